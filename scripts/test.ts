@@ -1,0 +1,61 @@
+// The one test command (`npm test`): typecheck, lint, then every test file under test/ with node's test
+// runner. `npm test -- unit` runs only test/unit. Ends with the plain summary line CI reads.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const suite = process.argv[2] ?? 'all';
+const suites: Record<string, string[]> = {
+  unit: ['test/unit/**/*.test.ts'],
+  integration: ['test/integration/**/*.test.ts'],
+  all: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
+};
+const globs = suites[suite];
+if (globs === undefined) {
+  console.error(`unknown suite "${suite}"; use one of: ${Object.keys(suites).join(', ')}`);
+  process.exit(2);
+}
+
+function run(label: string, cmd: string, args: string[]): void {
+  const started = Date.now();
+  const result = spawnSync(cmd, args, { stdio: 'inherit' });
+  console.log(
+    `${label}: ${result.status === 0 ? 'ok' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)}s`,
+  );
+  if (result.status !== 0) {
+    console.log('0 passed, 1 failed');
+    process.exit(result.status ?? 1);
+  }
+}
+
+if (suite === 'all') {
+  run('typecheck', 'npx', ['--no-install', 'tsc', '--noEmit', '-p', 'tsconfig.json']);
+  run('lint', 'npx', ['--no-install', 'eslint', '.']);
+}
+
+const outDir = mkdtempSync(join(tmpdir(), 'apprunner-net-test-'));
+const tap = join(outDir, 'results.tap');
+const started = Date.now();
+const result = spawnSync(
+  process.execPath,
+  [
+    '--test',
+    `--test-concurrency=${process.env.APPRUNNER_NET_TEST_CONCURRENCY ?? '2'}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
+    ...globs,
+  ],
+  { stdio: 'inherit' },
+);
+const text = readFileSync(tap, 'utf8');
+const count = (name: string): number => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+rmSync(outDir, { recursive: true, force: true });
+const passed = count('pass');
+const failed = count('fail') + count('cancelled');
+const skipped = count('skipped');
+console.log(`tests finished in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(result.status ?? 1);

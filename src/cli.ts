@@ -1,0 +1,20 @@
+// Command-line entry point: `apprunner-net <command>`. Each command lives in its own module.
+const usage = `usage: apprunner-net <command> [flags]
+
+commands:
+  run        start the operator
+  simulate   start the local App Runner / IAM / EC2 simulator
+  demo       run the end-to-end demo against a local control plane and the simulator
+`;
+
+const [command] = process.argv.slice(2);
+switch (command) {
+  case undefined:
+  case '-h':
+  case '--help':
+    process.stdout.write(usage);
+    break;
+  default:
+    process.stderr.write(`apprunner-net: unknown command "${command}"\n\n${usage}`);
+    process.exitCode = 2;
+}
