@@ -8,8 +8,9 @@ import { join } from 'node:path';
 const suite = process.argv[2] ?? 'all';
 const suites: Record<string, string[]> = {
   unit: ['test/unit/**/*.test.ts'],
+  contract: ['test/contract/**/*.test.ts'],
   integration: ['test/integration/**/*.test.ts'],
-  all: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
+  all: ['test/unit/**/*.test.ts', 'test/contract/**/*.test.ts', 'test/integration/**/*.test.ts'],
 };
 const globs = suites[suite];
 if (globs === undefined) {
