@@ -87,42 +87,59 @@ export interface DesiredNetwork {
   ipAddressType: IpAddressType;
 }
 
+/**
+ * Optional per-call settings, accepted as the last argument of every verb. An aborted signal stops waiting
+ * for a rate-limiter token or for the response and rejects with the signal's reason (not a gateway error).
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
 /** Regional App Runner verbs; `region` is e.g. `us-east-1`. */
 export interface AppRunnerGateway {
   /** Every ACTIVE connector in the region (pages until NextToken is absent; tolerates short pages). */
-  listConnectors(region: string): Promise<ConnectorObservation[]>;
+  listConnectors(region: string, options?: CallOptions): Promise<ConnectorObservation[]>;
   /** The ACTIVE connector with this name, with its tags; undefined when none. */
-  findConnectorByName(region: string, name: string): Promise<ConnectorObservation | undefined>;
+  findConnectorByName(
+    region: string,
+    name: string,
+    options?: CallOptions,
+  ): Promise<ConnectorObservation | undefined>;
   /** By full ARN, with its tags; undefined when AWS no longer knows it. INACTIVE is returned as such. */
-  describeConnector(arn: string): Promise<ConnectorObservation | undefined>;
+  describeConnector(arn: string, options?: CallOptions): Promise<ConnectorObservation | undefined>;
   /** Not idempotent in AWS (no client token): callers record intent first and find by name after a crash. */
-  createConnector(region: string, input: CreateConnectorInput): Promise<ConnectorObservation>;
+  createConnector(
+    region: string,
+    input: CreateConnectorInput,
+    options?: CallOptions,
+  ): Promise<ConnectorObservation>;
   /** Undefined when already gone. Throws ConnectorInUseError while any service uses it. */
-  deleteConnector(arn: string): Promise<ConnectorObservation | undefined>;
+  deleteConnector(arn: string, options?: CallOptions): Promise<ConnectorObservation | undefined>;
   /** Every service in the region, described (so network configuration is known). */
-  listServices(region: string): Promise<ServiceObservation[]>;
+  listServices(region: string, options?: CallOptions): Promise<ServiceObservation[]>;
   /** Undefined when AWS does not know the service or reports it DELETED. */
-  describeService(arn: string): Promise<ServiceObservation | undefined>;
+  describeService(arn: string, options?: CallOptions): Promise<ServiceObservation | undefined>;
   /** Starts an UPDATE_SERVICE operation. Throws ServiceBusyError when an operation is in progress. */
   updateServiceNetwork(
     arn: string,
     network: DesiredNetwork,
+    options?: CallOptions,
   ): Promise<{ service: ServiceObservation; operationId: string }>;
   /** Newest first, at most `limit` entries (default 20). */
-  listOperations(arn: string, limit?: number): Promise<OperationObservation[]>;
-  tagResource(arn: string, tags: Tags): Promise<void>;
-  untagResource(arn: string, keys: readonly string[]): Promise<void>;
-  listTags(arn: string): Promise<Tags>;
+  listOperations(arn: string, limit?: number, options?: CallOptions): Promise<OperationObservation[]>;
+  tagResource(arn: string, tags: Tags, options?: CallOptions): Promise<void>;
+  untagResource(arn: string, keys: readonly string[], options?: CallOptions): Promise<void>;
+  listTags(arn: string, options?: CallOptions): Promise<Tags>;
 }
 
 /** The App Runner networking service-linked role (IAM is global). */
 export interface ServiceLinkedRoleGateway {
-  getRole(): Promise<RoleObservation>;
+  getRole(options?: CallOptions): Promise<RoleObservation>;
   /** "has been taken" (already exists) counts as success. */
-  ensureRole(): Promise<RoleObservation>;
+  ensureRole(options?: CallOptions): Promise<RoleObservation>;
   /** Starts (or, while one is incomplete, returns) a deletion task; undefined when the role is absent. */
-  deleteRole(): Promise<{ taskId: string } | undefined>;
-  getDeletionStatus(taskId: string): Promise<RoleDeletionObservation>;
+  deleteRole(options?: CallOptions): Promise<{ taskId: string } | undefined>;
+  getDeletionStatus(taskId: string, options?: CallOptions): Promise<RoleDeletionObservation>;
 }
 
 export interface AwsGateway {
