@@ -1,0 +1,186 @@
+// The EC2 subset: the seeded network, CreateVpcConnector's checks of subnets and security groups,
+// and the ENIs App Runner manages under its service-linked role (issue 3 "EC2 subset"; the policy
+// in shared/seed/).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ListVpcConnectorsCommand } from '@aws-sdk/client-apprunner';
+import {
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  type NetworkInterface,
+} from '@aws-sdk/client-ec2';
+import {
+  DEFAULT_EGRESS,
+  MANAGED_TAG,
+  SETTLE_MS,
+  WORLD,
+  createConnector,
+  expectAwsError,
+  startHarness,
+  updateNetwork,
+  updateNetworkAndSettle,
+  vpcEgress,
+  type Harness,
+} from './fixtures.ts';
+
+async function managedEnis(h: Harness): Promise<NetworkInterface[]> {
+  const { NetworkInterfaces } = await h.ec2.send(new DescribeNetworkInterfacesCommand({}));
+  return (NetworkInterfaces ?? []).filter((eni) => (eni.TagSet ?? []).some((tag) => tag.Key === MANAGED_TAG));
+}
+
+void describe('Seeded EC2 network', () => {
+  void test('DescribeVpcs, DescribeSubnets and DescribeSecurityGroups show the seeded world', async (t) => {
+    const h = await startHarness(t);
+    const { Vpcs } = await h.ec2.send(new DescribeVpcsCommand({ VpcIds: [WORLD.vpc1.id] }));
+    assert.deepEqual(
+      Vpcs?.map((v) => [v.VpcId, v.CidrBlock]),
+      [[WORLD.vpc1.id, WORLD.vpc1.cidr]],
+    );
+    const { Subnets } = await h.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [...WORLD.vpc1.subnets] }));
+    assert.deepEqual(
+      Subnets?.map((s) => [s.SubnetId, s.VpcId]).sort(),
+      WORLD.vpc1.subnets.map((id) => [id, WORLD.vpc1.id]).sort(),
+    );
+    const { SecurityGroups } = await h.ec2.send(
+      new DescribeSecurityGroupsCommand({ GroupIds: [WORLD.vpc2.securityGroup] }),
+    );
+    assert.deepEqual(
+      SecurityGroups?.map((g) => [g.GroupId, g.VpcId]),
+      [[WORLD.vpc2.securityGroup, WORLD.vpc2.id]],
+    );
+  });
+
+  void test('EC2 is regional: the other region sees only its own VPC', async (t) => {
+    const h = await startHarness(t);
+    const eu = h.clientsFor('eu-west-1');
+    const { Vpcs } = await eu.ec2.send(new DescribeVpcsCommand({}));
+    assert.deepEqual(
+      Vpcs?.map((v) => v.VpcId).filter((id) => Object.values(WORLD).some((w) => w.id === id)),
+      [WORLD.otherRegion.id],
+    );
+  });
+
+  void test('filters by vpc-id select the subnets of one VPC', async (t) => {
+    const h = await startHarness(t);
+    const { Subnets } = await h.ec2.send(
+      new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [WORLD.vpc1.id] }] }),
+    );
+    assert.deepEqual(Subnets?.map((s) => s.SubnetId).sort(), [...WORLD.vpc1.subnets].sort());
+  });
+
+  const notFound = [
+    {
+      reason: 'an unknown subnet id',
+      call: (h: Harness) =>
+        h.ec2.send(new DescribeSubnetsCommand({ SubnetIds: ['subnet-0fffffffffffffff0'] })),
+      name: 'InvalidSubnetID.NotFound',
+    },
+    {
+      reason: 'an unknown security group id',
+      call: (h: Harness) =>
+        h.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: ['sg-0fffffffffffffff0'] })),
+      name: 'InvalidGroup.NotFound',
+    },
+    {
+      reason: 'an unknown VPC id',
+      call: (h: Harness) => h.ec2.send(new DescribeVpcsCommand({ VpcIds: ['vpc-0fffffffffffffff0'] })),
+      name: 'InvalidVpcID.NotFound',
+    },
+  ];
+  for (const { reason, call, name } of notFound) {
+    void test(`describing ${reason} answers ${name} (HTTP 400)`, async (t) => {
+      const h = await startHarness(t);
+      await expectAwsError(call(h), { name, status: 400 });
+    });
+  }
+});
+
+void describe('CreateVpcConnector checks its network', () => {
+  const cases = [
+    {
+      reason: 'a subnet that does not exist',
+      subnets: ['subnet-0fffffffffffffff0'],
+      groups: [WORLD.vpc1.securityGroup],
+    },
+    {
+      reason: 'a security group that does not exist',
+      subnets: [WORLD.vpc1.subnets[0]],
+      groups: ['sg-0fffffffffffffff0'],
+    },
+    {
+      reason: 'subnets from two VPCs',
+      subnets: [WORLD.vpc1.subnets[0], WORLD.vpc2.subnets[0]],
+      groups: [WORLD.vpc1.securityGroup],
+    },
+    {
+      reason: 'a subnet of another region',
+      subnets: [WORLD.otherRegion.subnets[0]],
+      groups: [WORLD.vpc1.securityGroup],
+    },
+  ];
+  for (const { reason, subnets, groups } of cases) {
+    void test(`rejects ${reason} with InvalidRequestException and creates nothing`, async (t) => {
+      const h = await startHarness(t);
+      await expectAwsError(createConnector(h.apprunner, 'bad-net', subnets, groups), {
+        name: 'InvalidRequestException',
+        status: 400,
+      });
+      const { VpcConnectors } = await h.apprunner.send(new ListVpcConnectorsCommand({}));
+      assert.deepEqual(VpcConnectors, []);
+    });
+  }
+});
+
+void describe('App Runner manages ENIs under its service-linked role', () => {
+  void test('attaching a service creates ENIs tagged AWSAppRunnerManaged in the connector subnets; detaching removes them', async (t) => {
+    const h = await startHarness(t);
+    assert.deepEqual(await managedEnis(h), []);
+    const connector = await createConnector(h.apprunner, 'eni-conn');
+    const arn = h.serviceArn('svc-alpha');
+    await updateNetworkAndSettle(h, arn, vpcEgress(connector.VpcConnectorArn));
+
+    const enis = await managedEnis(h);
+    assert.ok(enis.length > 0, 'an attached service has ENIs');
+    const subnetsWithEnis = new Set(enis.map((eni) => eni.SubnetId));
+    assert.deepEqual(
+      [...subnetsWithEnis].sort(),
+      [...WORLD.vpc1.subnets].sort(),
+      'one or more ENIs in every connector subnet',
+    );
+    for (const eni of enis) {
+      assert.equal(eni.VpcId, WORLD.vpc1.id);
+      assert.match(eni.NetworkInterfaceId ?? '', /^eni-[0-9a-f]+$/);
+      assert.ok(
+        (eni.Groups ?? []).some((g) => g.GroupId === WORLD.vpc1.securityGroup),
+        'the ENI carries the connector SG',
+      );
+    }
+
+    const { NetworkInterfaces: bySubnet } = await h.ec2.send(
+      new DescribeNetworkInterfacesCommand({
+        Filters: [{ Name: 'subnet-id', Values: [WORLD.vpc1.subnets[0]] }],
+      }),
+    );
+    assert.ok((bySubnet ?? []).length > 0, 'the subnet-id filter finds them');
+    assert.ok((bySubnet ?? []).every((eni) => eni.SubnetId === WORLD.vpc1.subnets[0]));
+
+    await updateNetworkAndSettle(h, arn, DEFAULT_EGRESS);
+    assert.deepEqual(await managedEnis(h), [], 'detach deleted the ENIs');
+  });
+
+  void test('two services on one connector keep ENIs until the last one detaches', async (t) => {
+    const h = await startHarness(t);
+    const connector = await createConnector(h.apprunner, 'shared-eni');
+    const alpha = h.serviceArn('svc-alpha');
+    const bravo = h.serviceArn('svc-bravo');
+    await updateNetworkAndSettle(h, alpha, vpcEgress(connector.VpcConnectorArn));
+    await updateNetworkAndSettle(h, bravo, vpcEgress(connector.VpcConnectorArn));
+    await updateNetworkAndSettle(h, alpha, DEFAULT_EGRESS);
+    assert.ok((await managedEnis(h)).length > 0, 'bravo still uses the connector');
+    await updateNetwork(h.apprunner, bravo, DEFAULT_EGRESS);
+    h.clock.advance(SETTLE_MS);
+    assert.deepEqual(await managedEnis(h), []);
+  });
+});
