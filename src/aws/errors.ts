@@ -236,6 +236,20 @@ interface SdkErrorShape {
   $response?: { statusCode?: unknown; headers?: Record<string, unknown> };
 }
 
+/**
+ * The JS SDK names IAM exceptions after their model shapes (`InvalidInputException`) and keeps the wire
+ * code (`InvalidInput`) in `Code`; when `Code` is missing (an exception built by hand), this recovers it.
+ */
+const iamShapeCodes: Readonly<Record<string, string>> = {
+  NoSuchEntityException: 'NoSuchEntity',
+  InvalidInputException: 'InvalidInput',
+  LimitExceededException: 'LimitExceeded',
+  ServiceFailureException: 'ServiceFailure',
+  UnmodifiableEntityException: 'UnmodifiableEntity',
+  EntityAlreadyExistsException: 'EntityAlreadyExists',
+  ConcurrentModificationException: 'ConcurrentModification',
+};
+
 /** `aws.protocols#…` namespaces and `:suffix`es are stripped the way botocore does (semantics §3.1). */
 function bareCode(raw: string): string {
   const afterHash = raw.includes('#') ? raw.slice(raw.lastIndexOf('#') + 1) : raw;
@@ -247,12 +261,9 @@ function readFacts(err: unknown, service: AwsServiceName, operation: string): Aw
   const shape: SdkErrorShape = typeof err === 'object' && err !== null ? err : {};
   const status = shape.$metadata?.httpStatusCode ?? shape.$response?.statusCode;
   const networkCode = typeof shape.code === 'string' && networkCodes.has(shape.code) ? shape.code : undefined;
+  const name = typeof shape.name === 'string' ? shape.name : 'UnknownError';
   const named =
-    typeof shape.Code === 'string'
-      ? shape.Code
-      : typeof shape.name === 'string'
-        ? shape.name
-        : 'UnknownError';
+    typeof shape.Code === 'string' ? shape.Code : service === 'iam' ? (iamShapeCodes[name] ?? name) : name;
   const requestId = shape.$metadata?.requestId;
   const facts: AwsErrorFacts = {
     service,
