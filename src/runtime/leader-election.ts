@@ -55,8 +55,6 @@ export interface LeaderElectionOptions {
   log?: Logger;
   /** Source of jitter in [0, 1). */
   random?: () => number;
-  /** Told every time leadership starts or ends (for `leader_election_master_status`). */
-  onLeadershipChange?: (leading: boolean) => void;
 }
 
 export const leaderElectionDefaults = {
@@ -92,7 +90,6 @@ export class LeaseLeaderElector implements Leadership {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #random: () => number;
-  readonly #onLeadershipChange: ((leading: boolean) => void) | undefined;
 
   #observed: Observation | undefined;
   #term: Term | undefined;
@@ -114,7 +111,6 @@ export class LeaseLeaderElector implements Leadership {
       identity: options.identity,
     });
     this.#random = options.random ?? Math.random;
-    this.#onLeadershipChange = options.onLeadershipChange;
     if (!(this.#retryPeriodMs < this.#renewDeadlineMs && this.#renewDeadlineMs < this.#leaseDurationMs)) {
       throw new Error('Leader election needs retryPeriod < renewDeadline < leaseDuration.');
     }
@@ -177,7 +173,6 @@ export class LeaseLeaderElector implements Leadership {
     const controller = new AbortController();
     this.#term = { controller, deadline: this.#armDeadline(this.#clock.now()) };
     this.#log.info('Became the leader');
-    this.#onLeadershipChange?.(true);
     try {
       onStartedLeading(controller.signal);
     } catch (err) {
@@ -222,7 +217,6 @@ export class LeaseLeaderElector implements Leadership {
     this.#clock.clearTimeout(term.deadline);
     term.controller.abort(new Error(`Leadership lost: ${reason}`));
     this.#log.info('Stopped leading', { reason });
-    this.#onLeadershipChange?.(false);
   }
 
   /** One attempt to create, take over or renew the lease. True when the API now names us holder. */
