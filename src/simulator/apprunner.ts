@@ -1,0 +1,725 @@
+// App Runner (awsJson1_0) operations: VPC connectors, tags, and image-based services with their
+// asynchronous operations. Behaviour follows semantics.md; where it says NOT FOUND the choice made
+// here is documented in README.md (and, where it matters, switchable in config.behaviour).
+
+import {
+  connectorUse,
+  createRole,
+  findRole,
+  firstAssociationDelay,
+  Invariants,
+  operationStatus,
+  SLR_NAME,
+  SLR_PRINCIPAL,
+  slrArn,
+  startOperation,
+  type Ctx,
+} from './engine.ts';
+import { appRunnerErrors as E } from './errors.ts';
+import { resourceTagContext, tagContext, type Handler, type Target } from './handler.ts';
+import { newestFirstKey, paginate, timeKey, type Page } from './paginate.ts';
+import { BadTokenError } from './paginate.ts';
+import { evaluatePolicy } from './policy.ts';
+import {
+  encryptionConfiguration,
+  healthCheckConfiguration,
+  instanceConfiguration,
+  networkConfiguration,
+  observabilityConfiguration,
+  shapes,
+  sourceConfiguration,
+  stringList,
+  tagList,
+  validateInput,
+  type Member,
+} from './validate.ts';
+import {
+  regionOf,
+  type Connector,
+  type NetworkConfiguration,
+  type Operation,
+  type RegionState,
+  type Service,
+  type Tag,
+} from './world.ts';
+
+type Input = Record<string, unknown>;
+
+const secs = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : ms / 1000);
+
+// ---------------------------------------------------------------------------------------------
+// Serialisation
+
+function connectorJson(c: Connector): Record<string, unknown> {
+  return {
+    VpcConnectorName: c.name,
+    VpcConnectorArn: c.arn,
+    VpcConnectorRevision: c.revision,
+    Subnets: c.subnets,
+    SecurityGroups: c.securityGroups,
+    Status: c.status,
+    CreatedAt: secs(c.createdAt),
+    ...(c.deletedAt !== undefined ? { DeletedAt: secs(c.deletedAt) } : {}),
+  };
+}
+
+function networkJson(n: NetworkConfiguration): Record<string, unknown> {
+  return {
+    EgressConfiguration: {
+      EgressType: n.egressType,
+      ...(n.egressType === 'VPC' && n.vpcConnectorArn !== undefined
+        ? { VpcConnectorArn: n.vpcConnectorArn }
+        : {}),
+    },
+    IngressConfiguration: { IsPubliclyAccessible: n.isPubliclyAccessible },
+    IpAddressType: n.ipAddressType,
+  };
+}
+
+const serviceUrl = (s: Service): string => (s.network.isPubliclyAccessible ? s.url : '');
+
+function serviceJson(s: Service): Record<string, unknown> {
+  return {
+    ServiceName: s.name,
+    ServiceId: s.id,
+    ServiceArn: s.arn,
+    ServiceUrl: serviceUrl(s),
+    CreatedAt: secs(s.createdAt),
+    UpdatedAt: secs(s.updatedAt),
+    ...(s.deletedAt !== undefined ? { DeletedAt: secs(s.deletedAt) } : {}),
+    Status: s.status,
+    SourceConfiguration: s.sourceConfiguration,
+    InstanceConfiguration: s.instanceConfiguration,
+    ...(s.encryptionConfiguration !== undefined
+      ? { EncryptionConfiguration: s.encryptionConfiguration }
+      : {}),
+    HealthCheckConfiguration: s.healthCheckConfiguration,
+    AutoScalingConfigurationSummary: {
+      AutoScalingConfigurationArn: s.autoScalingConfigurationArn,
+      AutoScalingConfigurationName: 'DefaultConfiguration',
+      AutoScalingConfigurationRevision: 1,
+      Status: 'ACTIVE',
+      CreatedAt: secs(s.createdAt),
+      HasAssociatedService: true,
+      IsDefault: true,
+    },
+    NetworkConfiguration: networkJson(s.network),
+    ObservabilityConfiguration: s.observabilityConfiguration ?? { ObservabilityEnabled: false },
+  };
+}
+
+function summaryJson(s: Service): Record<string, unknown> {
+  return {
+    ServiceName: s.name,
+    ServiceId: s.id,
+    ServiceArn: s.arn,
+    ServiceUrl: serviceUrl(s),
+    CreatedAt: secs(s.createdAt),
+    UpdatedAt: secs(s.updatedAt),
+    Status: s.status,
+  };
+}
+
+function operationJson(op: Operation, now: number): Record<string, unknown> {
+  const status = operationStatus(op, now);
+  const updatedAt =
+    op.endedAt ??
+    (status === 'PENDING'
+      ? op.startedAt
+      : status === 'IN_PROGRESS'
+        ? op.inProgressAt
+        : (op.workEndsAt ?? op.inProgressAt));
+  return {
+    Id: op.id,
+    Type: op.type,
+    Status: status,
+    TargetArn: op.targetArn,
+    StartedAt: secs(op.startedAt),
+    ...(op.endedAt !== undefined ? { EndedAt: secs(op.endedAt) } : {}),
+    UpdatedAt: secs(updatedAt),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups
+
+const here = (ctx: Ctx): RegionState => regionOf(ctx.world, ctx.region);
+
+function findConnector(ctx: Ctx, arn: string): Connector {
+  const c = here(ctx).connectors.find((x) => x.arn === arn);
+  if (c === undefined)
+    throw E.notFound(`A resource doesn't exist for the specified Amazon Resource Name (ARN): ${arn}`);
+  return c;
+}
+
+function findService(ctx: Ctx, arn: string): Service {
+  const s = here(ctx).services.find((x) => x.arn === arn);
+  if (s === undefined)
+    throw E.notFound(`A resource doesn't exist for the specified Amazon Resource Name (ARN): ${arn}`);
+  return s;
+}
+
+function taggable(ctx: Ctx, arn: string): { tags: Tag[]; gone: boolean; set(tags: Tag[]): void } {
+  const r = here(ctx);
+  const c = r.connectors.find((x) => x.arn === arn);
+  if (c !== undefined) return { tags: c.tags, gone: c.status === 'INACTIVE', set: (t) => (c.tags = t) };
+  const s = r.services.find((x) => x.arn === arn);
+  if (s !== undefined) return { tags: s.tags, gone: s.status === 'DELETED', set: (t) => (s.tags = t) };
+  throw E.notFound(`A resource doesn't exist for the specified Amazon Resource Name (ARN): ${arn}`);
+}
+
+function resourceTags(ctx: Ctx, arn: string): Record<string, string> {
+  const r = here(ctx);
+  const tags =
+    r.connectors.find((x) => x.arn === arn)?.tags ?? r.services.find((x) => x.arn === arn)?.tags ?? [];
+  return resourceTagContext(tags);
+}
+
+const arnPrefix = (ctx: Ctx): string => `arn:aws:apprunner:${ctx.region}:${ctx.accountId}`;
+
+function pageOrBadToken<T>(fn: () => Page<T>): Page<T> {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof BadTokenError) throw E.invalidRequest(e.message);
+    throw e;
+  }
+}
+
+const asTags = (v: unknown): Tag[] =>
+  ((v as { Key: string; Value?: string }[] | undefined) ?? []).map((t) => ({
+    Key: t.Key,
+    Value: t.Value ?? '',
+  }));
+
+function mergeTags(existing: readonly Tag[], added: readonly Tag[]): Tag[] {
+  const out = existing.filter((t) => !added.some((a) => a.Key === t.Key));
+  return [...out, ...added];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network configuration (semantics.md §5.8)
+
+const defaultNetwork: NetworkConfiguration = {
+  egressType: 'DEFAULT',
+  isPubliclyAccessible: true,
+  ipAddressType: 'IPV4',
+};
+
+/**
+ * Applies a NetworkConfiguration input to `base`. An absent NetworkConfiguration keeps `base`; inside
+ * it, an omitted sub-structure is preserved or reset per config (default preserve); an omitted
+ * EgressType inside a present EgressConfiguration is DEFAULT; `IngressConfiguration: {}` is private.
+ */
+function applyNetwork(ctx: Ctx, base: NetworkConfiguration, raw: unknown): NetworkConfiguration {
+  if (raw === undefined || raw === null) return { ...base };
+  const input = raw as {
+    EgressConfiguration?: { EgressType?: string; VpcConnectorArn?: string };
+    IngressConfiguration?: { IsPubliclyAccessible?: boolean };
+    IpAddressType?: string;
+  };
+  const from = ctx.config.behaviour.omittedNetworkSubStructure === 'reset' ? defaultNetwork : base;
+  const out: NetworkConfiguration = { ...from };
+  if (from.egressType !== 'VPC') delete out.vpcConnectorArn;
+  const egress = input.EgressConfiguration;
+  if (egress !== undefined) {
+    const type = (egress.EgressType ?? 'DEFAULT') as NetworkConfiguration['egressType'];
+    if (type === 'VPC') {
+      if (egress.VpcConnectorArn === undefined) {
+        throw E.invalidRequest('VpcConnectorArn is required in EgressConfiguration when EgressType is VPC.');
+      }
+      checkUsableConnector(ctx, egress.VpcConnectorArn);
+      out.egressType = 'VPC';
+      out.vpcConnectorArn = egress.VpcConnectorArn;
+    } else {
+      if (egress.VpcConnectorArn !== undefined) {
+        throw E.invalidRequest(
+          'VpcConnectorArn is only valid when EgressType is VPC; remove it or set EgressType to VPC.',
+        );
+      }
+      out.egressType = 'DEFAULT';
+      delete out.vpcConnectorArn;
+    }
+  }
+  if (input.IngressConfiguration !== undefined) {
+    out.isPubliclyAccessible = input.IngressConfiguration.IsPubliclyAccessible ?? false;
+  }
+  if (input.IpAddressType !== undefined)
+    out.ipAddressType = input.IpAddressType as NetworkConfiguration['ipAddressType'];
+  return out;
+}
+
+function checkUsableConnector(ctx: Ctx, arn: string): void {
+  const parts = arn.split(':');
+  if (parts[2] !== 'apprunner' || !(parts[5] ?? '').startsWith('vpcconnector/')) {
+    throw E.invalidRequest(`VpcConnectorArn ${arn} is not a VPC connector ARN.`);
+  }
+  if (parts[3] !== ctx.region || parts[4] !== ctx.accountId) {
+    throw E.invalidRequest(
+      `VPC connector ${arn} must be in the same account and Region as the service (${ctx.accountId}, ${ctx.region}).`,
+    );
+  }
+  const c = here(ctx).connectors.find((x) => x.arn === arn);
+  if (c === undefined) throw E.invalidRequest(`VPC connector ${arn} doesn't exist.`);
+  if (c.status !== 'ACTIVE') throw E.invalidRequest(`VPC connector ${arn} is INACTIVE and can't be used.`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+
+const arnMember = (name: string): Record<string, Member> => ({
+  [name]: { rule: shapes.AppRunnerResourceArn, required: true },
+});
+
+const byArn =
+  (member: string) =>
+  (ctx: Ctx, input: Input): Target => {
+    const arn = input[member] as string;
+    return { resource: arn, context: resourceTags(ctx, arn) };
+  };
+
+function handler(
+  members: Readonly<Record<string, Member>>,
+  mutates: boolean,
+  target: (ctx: Ctx, input: Input) => Target,
+  run: (ctx: Ctx, input: Input) => unknown,
+): Handler<Input> {
+  return { mutates, validate: (input) => validateInput(members, input), target, run };
+}
+
+const createVpcConnector = handler(
+  {
+    VpcConnectorName: { rule: shapes.VpcConnectorName, required: true },
+    Subnets: { rule: { ...stringList, min: 1 } as typeof stringList, required: true },
+    SecurityGroups: { rule: stringList },
+    Tags: { rule: tagList },
+  },
+  true,
+  (ctx, input) => ({
+    resource: `${arnPrefix(ctx)}:vpcconnector/${input.VpcConnectorName as string}/*`,
+    context: tagContext(asTags(input.Tags)),
+  }),
+  (ctx, input) => {
+    const r = here(ctx);
+    const name = input.VpcConnectorName as string;
+    const subnetIds = [...new Set(input.Subnets as string[])];
+    const sgIds =
+      input.SecurityGroups === undefined ? undefined : [...new Set(input.SecurityGroups as string[])];
+    const subnets = subnetIds.map((id) => {
+      const s = r.subnets.find((x) => x.id === id);
+      if (s === undefined) throw E.invalidRequest(`The subnet ID '${id}' does not exist.`);
+      return s;
+    });
+    const vpcIds = [...new Set(subnets.map((s) => s.vpcId))];
+    const vpcId = vpcIds[0] ?? '';
+    if (vpcIds.length > 1) {
+      throw E.invalidRequest(
+        `Subnets must all belong to one VPC, but they span ${vpcIds.join(', ')}: ${subnets.map((s) => `${s.id} (${s.vpcId})`).join(', ')}.`,
+      );
+    }
+    let securityGroups: string[];
+    if (sgIds === undefined || sgIds.length === 0) {
+      const def = r.securityGroups.find((g) => g.vpcId === vpcId && g.name === 'default');
+      securityGroups = def === undefined ? [] : [def.id];
+    } else {
+      for (const id of sgIds) {
+        const g = r.securityGroups.find((x) => x.id === id);
+        if (g === undefined) throw E.invalidRequest(`The security group '${id}' does not exist.`);
+        if (g.vpcId !== vpcId) {
+          throw E.invalidRequest(
+            `Security group ${id} belongs to ${g.vpcId}, not to the subnets' VPC ${vpcId}.`,
+          );
+        }
+      }
+      securityGroups = sgIds;
+    }
+    const existing = r.connectors.find((c) => c.name === name && c.status === 'ACTIVE');
+    if (existing !== undefined) {
+      throw E.invalidRequest(`A VPC connector with the name ${name} already exists: ${existing.arn}`);
+    }
+    const active = r.connectors.filter((c) => c.status === 'ACTIVE').length;
+    if (active >= ctx.config.behaviour.connectorQuota) {
+      throw E.quota(
+        `You have reached the quota of ${ctx.config.behaviour.connectorQuota} VPC connectors in ${ctx.region}. Delete unused VPC connectors or request a quota increase.`,
+      );
+    }
+    ensureServiceLinkedRole(ctx);
+    const used = r.connectorRevisions[name] ?? 0;
+    const revision = ctx.config.behaviour.connectorRevisionOnReuse === 'increment' ? used + 1 : 1;
+    r.connectorRevisions[name] = Math.max(used, revision);
+    const connector: Connector = {
+      arn: `${arnPrefix(ctx)}:vpcconnector/${name}/${revision}/${ctx.prng.hex(32)}`,
+      name,
+      revision,
+      subnets: subnetIds,
+      securityGroups,
+      vpcId,
+      status: 'ACTIVE',
+      createdAt: ctx.now,
+      listableAt: ctx.now + ctx.config.consistency.connectorListDelayMs,
+      tags: asTags(input.Tags),
+    };
+    r.connectors.push(connector);
+    return { VpcConnector: connectorJson(connector) };
+  },
+);
+
+/** App Runner creates the networking SLR on the caller's behalf, which needs iam:CreateServiceLinkedRole. */
+function ensureServiceLinkedRole(ctx: Ctx): void {
+  if (findRole(ctx.world, SLR_NAME) !== undefined) return;
+  const denied = (why: string): Error =>
+    E.accessDenied(
+      `Unable to create the service-linked role ${SLR_NAME}: ${why}. The caller needs iam:CreateServiceLinkedRole for ${SLR_PRINCIPAL}.`,
+    );
+  if (ctx.config.faults.accessDeniedOnSlrCreation) throw denied('access denied');
+  const policy = ctx.config.callerPolicy;
+  if (policy !== null) {
+    const decision = evaluatePolicy(policy, {
+      action: 'iam:CreateServiceLinkedRole',
+      resource: slrArn(ctx.accountId),
+      context: { 'iam:AWSServiceName': SLR_PRINCIPAL },
+    });
+    if (decision.effect !== 'Allow')
+      throw denied('the caller is not authorized to perform iam:CreateServiceLinkedRole');
+  }
+  createRole(ctx, SLR_NAME, SLR_PRINCIPAL, 'Service-linked role for App Runner networking (VPC connectors).');
+}
+
+const describeVpcConnector = handler(
+  arnMember('VpcConnectorArn'),
+  false,
+  byArn('VpcConnectorArn'),
+  (ctx, input) => ({
+    VpcConnector: connectorJson(findConnector(ctx, input.VpcConnectorArn as string)),
+  }),
+);
+
+const deleteVpcConnector = handler(
+  arnMember('VpcConnectorArn'),
+  true,
+  byArn('VpcConnectorArn'),
+  (ctx, input) => {
+    const c = findConnector(ctx, input.VpcConnectorArn as string);
+    if (c.status === 'INACTIVE') {
+      if (ctx.config.behaviour.deleteInactiveConnector === 'return-inactive')
+        return { VpcConnector: connectorJson(c) };
+      throw E.notFound(`A resource doesn't exist for the specified Amazon Resource Name (ARN): ${c.arn}`);
+    }
+    const use = connectorUse(here(ctx), c.arn, ctx.now);
+    if (use !== undefined) {
+      ctx.violation(Invariants.connectorDeletedInUse, c.arn, use);
+      throw E.invalidRequest(`Provided VPC connector arn is being used by other services. ARN:  ${c.arn}`);
+    }
+    c.status = 'INACTIVE';
+    c.deletedAt = ctx.now;
+    return { VpcConnector: connectorJson(c) };
+  },
+);
+
+const listVpcConnectors = handler(
+  { MaxResults: { rule: { kind: 'int', min: 1, max: 100 } }, NextToken: { rule: shapes.NextToken } },
+  false,
+  () => ({ resource: '*' }),
+  (ctx, input) => {
+    const all = here(ctx).connectors.filter(
+      (c) =>
+        c.listableAt <= ctx.now && (ctx.config.behaviour.listInactiveConnectors || c.status === 'ACTIVE'),
+    );
+    const page = pageOrBadToken(() =>
+      paginate(
+        ctx,
+        all,
+        (c) => timeKey(c.createdAt, c.arn),
+        input.MaxResults as number | undefined,
+        input.NextToken as string | undefined,
+      ),
+    );
+    return {
+      VpcConnectors: page.items.map(connectorJson),
+      ...(page.nextToken !== undefined ? { NextToken: page.nextToken } : {}),
+    };
+  },
+);
+
+const tagResource = handler(
+  {
+    ResourceArn: { rule: shapes.AppRunnerResourceArn, required: true },
+    Tags: { rule: tagList, required: true },
+  },
+  true,
+  (ctx, input) => {
+    const arn = input.ResourceArn as string;
+    return { resource: arn, context: { ...resourceTags(ctx, arn), ...tagContext(asTags(input.Tags)) } };
+  },
+  (ctx, input) => {
+    const t = taggable(ctx, input.ResourceArn as string);
+    if (t.gone)
+      throw E.invalidState(`Resource ${input.ResourceArn as string} is deleted and can't be tagged.`);
+    t.set(mergeTags(t.tags, asTags(input.Tags)));
+    return {};
+  },
+);
+
+const untagResource = handler(
+  {
+    ResourceArn: { rule: shapes.AppRunnerResourceArn, required: true },
+    TagKeys: { rule: { kind: 'list', item: shapes.TagKey }, required: true },
+  },
+  true,
+  (ctx, input) => {
+    const arn = input.ResourceArn as string;
+    return {
+      resource: arn,
+      context: { ...resourceTags(ctx, arn), 'aws:TagKeys': input.TagKeys as string[] },
+    };
+  },
+  (ctx, input) => {
+    const t = taggable(ctx, input.ResourceArn as string);
+    if (t.gone)
+      throw E.invalidState(`Resource ${input.ResourceArn as string} is deleted and can't be untagged.`);
+    const keys = input.TagKeys as string[];
+    t.set(t.tags.filter((x) => !keys.includes(x.Key)));
+    return {};
+  },
+);
+
+const listTagsForResource = handler(arnMember('ResourceArn'), false, byArn('ResourceArn'), (ctx, input) => ({
+  Tags: taggable(ctx, input.ResourceArn as string).tags,
+}));
+
+const serviceConfigMembers: Record<string, Member> = {
+  InstanceConfiguration: { rule: instanceConfiguration },
+  HealthCheckConfiguration: { rule: healthCheckConfiguration },
+  AutoScalingConfigurationArn: { rule: shapes.AppRunnerResourceArn },
+  NetworkConfiguration: { rule: networkConfiguration },
+  ObservabilityConfiguration: { rule: observabilityConfiguration },
+};
+
+function checkSource(raw: unknown): void {
+  const src = raw as { ImageRepository?: unknown; CodeRepository?: unknown } | undefined;
+  if (src === undefined) return;
+  if (src.CodeRepository !== undefined) {
+    throw E.invalidRequest(
+      'The simulator supports image-based services only: use SourceConfiguration.ImageRepository.',
+    );
+  }
+  if (src.ImageRepository === undefined) {
+    throw E.invalidRequest('SourceConfiguration must contain ImageRepository or CodeRepository.');
+  }
+}
+
+const obj = (v: unknown): Record<string, unknown> => (v ?? {}) as Record<string, unknown>;
+
+/** Creates a service record; shared by CreateService and seeds (which settle it at once). */
+export function newService(ctx: Ctx, name: string, input: Input, network: NetworkConfiguration): Service {
+  const id = ctx.prng.hex(32);
+  return {
+    arn: `${arnPrefix(ctx)}:service/${name}/${id}`,
+    id,
+    name,
+    url: `${ctx.prng.chars(10, 'abcdefghijklmnopqrstuvwxyz0123456789')}.${ctx.region}.awsapprunner.com`,
+    status: 'OPERATION_IN_PROGRESS',
+    createdAt: ctx.now,
+    updatedAt: ctx.now,
+    network,
+    sourceConfiguration: { AutoDeploymentsEnabled: false, ...obj(input.SourceConfiguration) },
+    instanceConfiguration: { Cpu: '1024', Memory: '2048', ...obj(input.InstanceConfiguration) },
+    healthCheckConfiguration: {
+      Protocol: 'TCP',
+      Path: '/',
+      Interval: 5,
+      Timeout: 2,
+      HealthyThreshold: 1,
+      UnhealthyThreshold: 5,
+      ...obj(input.HealthCheckConfiguration),
+    },
+    ...(input.ObservabilityConfiguration !== undefined
+      ? { observabilityConfiguration: obj(input.ObservabilityConfiguration) }
+      : {}),
+    ...(input.EncryptionConfiguration !== undefined
+      ? { encryptionConfiguration: obj(input.EncryptionConfiguration) }
+      : {}),
+    autoScalingConfigurationArn:
+      (input.AutoScalingConfigurationArn as string | undefined) ??
+      `${arnPrefix(ctx)}:autoscalingconfiguration/DefaultConfiguration/1/00000000000000000000000000000001`,
+    operations: [],
+    tags: asTags(input.Tags),
+  };
+}
+
+const createService = handler(
+  {
+    ServiceName: { rule: shapes.ServiceName, required: true },
+    SourceConfiguration: { rule: sourceConfiguration, required: true },
+    Tags: { rule: tagList },
+    EncryptionConfiguration: { rule: encryptionConfiguration },
+    ...serviceConfigMembers,
+  },
+  true,
+  (ctx, input) => ({
+    resource: `${arnPrefix(ctx)}:service/${input.ServiceName as string}/*`,
+    context: tagContext(asTags(input.Tags)),
+  }),
+  (ctx, input) => {
+    checkSource(input.SourceConfiguration);
+    const r = here(ctx);
+    const name = input.ServiceName as string;
+    if (r.services.some((s) => s.name === name && s.status !== 'DELETED')) {
+      throw E.invalidRequest(`Service with the provided name already exists: ${name}`);
+    }
+    const network = applyNetwork(ctx, defaultNetwork, input.NetworkConfiguration);
+    const service = newService(ctx, name, input, network);
+    r.services.push(service);
+    const op = startOperation(ctx, service, 'CREATE_SERVICE', {
+      extraMs: firstAssociationDelay(ctx, r, network),
+    });
+    return { Service: serviceJson(service), OperationId: op.id };
+  },
+);
+
+const describeService = handler(arnMember('ServiceArn'), false, byArn('ServiceArn'), (ctx, input) => ({
+  Service: serviceJson(findService(ctx, input.ServiceArn as string)),
+}));
+
+const listServices = handler(
+  { MaxResults: { rule: { kind: 'int', min: 1, max: 20 } }, NextToken: { rule: shapes.String } },
+  false,
+  () => ({ resource: '*' }),
+  (ctx, input) => {
+    const all = here(ctx).services.filter(
+      (s) => ctx.config.behaviour.listDeletedServices || s.status !== 'DELETED',
+    );
+    const page = pageOrBadToken(() =>
+      paginate(
+        ctx,
+        all,
+        (s) => timeKey(s.createdAt, s.arn),
+        input.MaxResults as number | undefined,
+        input.NextToken as string | undefined,
+      ),
+    );
+    return {
+      ServiceSummaryList: page.items.map(summaryJson),
+      ...(page.nextToken !== undefined ? { NextToken: page.nextToken } : {}),
+    };
+  },
+);
+
+function busy(s: Service, verb: string, allowed: readonly Service['status'][]): Error {
+  return E.invalidState(
+    `You can't ${verb} service ${s.arn} in its current state ${s.status}. The service status must be ${allowed.join(' or ')}.`,
+  );
+}
+
+const updateService = handler(
+  {
+    ServiceArn: { rule: shapes.AppRunnerResourceArn, required: true },
+    SourceConfiguration: { rule: sourceConfiguration },
+    ...serviceConfigMembers,
+  },
+  true,
+  byArn('ServiceArn'),
+  (ctx, input) => {
+    const s = findService(ctx, input.ServiceArn as string);
+    const allowed = ['RUNNING', 'PAUSED', 'CREATE_FAILED'] as const;
+    if (!(allowed as readonly string[]).includes(s.status)) {
+      if (s.status === 'OPERATION_IN_PROGRESS') {
+        ctx.violation(
+          Invariants.updateOnBusyService,
+          s.arn,
+          `operation ${s.operations[0]?.id ?? '?'} is still in flight`,
+        );
+      }
+      throw busy(s, 'update', allowed);
+    }
+    checkSource(input.SourceConfiguration);
+    const r = here(ctx);
+    const previous = { ...s.network };
+    const next = applyNetwork(ctx, s.network, input.NetworkConfiguration);
+    s.network = next;
+    if (input.SourceConfiguration !== undefined)
+      s.sourceConfiguration = { ...s.sourceConfiguration, ...obj(input.SourceConfiguration) };
+    if (input.InstanceConfiguration !== undefined)
+      s.instanceConfiguration = { ...s.instanceConfiguration, ...obj(input.InstanceConfiguration) };
+    if (input.HealthCheckConfiguration !== undefined) {
+      s.healthCheckConfiguration = { ...s.healthCheckConfiguration, ...obj(input.HealthCheckConfiguration) };
+    }
+    if (input.ObservabilityConfiguration !== undefined)
+      s.observabilityConfiguration = obj(input.ObservabilityConfiguration);
+    if (input.AutoScalingConfigurationArn !== undefined)
+      s.autoScalingConfigurationArn = input.AutoScalingConfigurationArn as string;
+    const op = startOperation(ctx, s, 'UPDATE_SERVICE', {
+      extraMs: next.vpcConnectorArn !== previous.vpcConnectorArn ? firstAssociationDelay(ctx, r, next) : 0,
+      previousNetwork: previous,
+      settledStatus: s.status === 'PAUSED' ? 'PAUSED' : 'RUNNING',
+    });
+    return { Service: serviceJson(s), OperationId: op.id };
+  },
+);
+
+function lifecycle(
+  type: 'PAUSE_SERVICE' | 'RESUME_SERVICE' | 'DELETE_SERVICE',
+  verb: string,
+  allowed: readonly Service['status'][],
+): Handler<Input> {
+  return handler(arnMember('ServiceArn'), true, byArn('ServiceArn'), (ctx, input) => {
+    const s = findService(ctx, input.ServiceArn as string);
+    if (type === 'DELETE_SERVICE' && s.status === 'DELETED') {
+      throw E.notFound(`A resource doesn't exist for the specified Amazon Resource Name (ARN): ${s.arn}`);
+    }
+    if (!allowed.includes(s.status)) throw busy(s, verb, allowed);
+    const op = startOperation(ctx, s, type, {});
+    return { Service: serviceJson(s), OperationId: op.id };
+  });
+}
+
+const listOperations = handler(
+  {
+    ServiceArn: { rule: shapes.AppRunnerResourceArn, required: true },
+    MaxResults: { rule: { kind: 'int', min: 1, max: 20 } },
+    NextToken: { rule: shapes.String },
+  },
+  false,
+  byArn('ServiceArn'),
+  (ctx, input) => {
+    const s = findService(ctx, input.ServiceArn as string);
+    const page = pageOrBadToken(() =>
+      paginate(
+        ctx,
+        s.operations,
+        (o) => newestFirstKey(o.startedAt, o.id),
+        input.MaxResults as number | undefined,
+        input.NextToken as string | undefined,
+      ),
+    );
+    return {
+      OperationSummaryList: page.items.map((o) => operationJson(o, ctx.now)),
+      ...(page.nextToken !== undefined ? { NextToken: page.nextToken } : {}),
+    };
+  },
+);
+
+export const appRunnerHandlers: Readonly<Record<string, Handler<Input>>> = {
+  CreateVpcConnector: createVpcConnector,
+  DescribeVpcConnector: describeVpcConnector,
+  ListVpcConnectors: listVpcConnectors,
+  DeleteVpcConnector: deleteVpcConnector,
+  TagResource: tagResource,
+  UntagResource: untagResource,
+  ListTagsForResource: listTagsForResource,
+  CreateService: createService,
+  DescribeService: describeService,
+  ListServices: listServices,
+  UpdateService: updateService,
+  DeleteService: lifecycle('DELETE_SERVICE', 'delete', [
+    'RUNNING',
+    'PAUSED',
+    'CREATE_FAILED',
+    'DELETE_FAILED',
+  ]),
+  PauseService: lifecycle('PAUSE_SERVICE', 'pause', ['RUNNING']),
+  ResumeService: lifecycle('RESUME_SERVICE', 'resume', ['PAUSED']),
+  ListOperations: listOperations,
+};
+
+export { applyNetwork, defaultNetwork, serviceJson, connectorJson, operationJson };

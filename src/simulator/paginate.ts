@@ -1,0 +1,64 @@
+// Pagination with opaque tokens. A token names the operation and the sort key of the last item
+// returned, so pages stay consistent while items are added or removed between calls. Pages may be
+// cut short on purpose (pagination.shortPageRate) as real ListServices does.
+
+import type { Ctx } from './engine.ts';
+
+export interface Page<T> {
+  items: T[];
+  nextToken?: string;
+}
+
+/** Thrown for a token that this simulator did not issue for this operation. */
+export class BadTokenError extends Error {}
+
+export function paginate<T>(
+  ctx: Ctx,
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  maxResults: number | undefined,
+  nextToken: string | undefined,
+): Page<T> {
+  const sorted = [...items].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  let start = 0;
+  if (nextToken !== undefined && nextToken !== '') {
+    let after: string;
+    try {
+      const decoded = JSON.parse(Buffer.from(nextToken, 'base64url').toString('utf8')) as {
+        o?: unknown;
+        k?: unknown;
+      };
+      if (decoded.o !== ctx.operation || typeof decoded.k !== 'string') throw new BadTokenError();
+      after = decoded.k;
+    } catch {
+      throw new BadTokenError(`Invalid NextToken for ${ctx.operation}`);
+    }
+    start = sorted.findIndex((i) => keyOf(i) > after);
+    if (start < 0) start = sorted.length;
+  }
+  let size = maxResults ?? ctx.config.pagination.defaultPageSize[ctx.operation] ?? 100;
+  const p = ctx.config.pagination;
+  if (
+    size > 1 &&
+    p.shortPageRate > 0 &&
+    p.shortPageOperations.includes(ctx.operation) &&
+    ctx.prng.next() < p.shortPageRate
+  ) {
+    size = 1 + Math.floor(ctx.prng.next() * (size - 1));
+  }
+  const page = sorted.slice(start, start + size);
+  const last = page.at(-1);
+  if (start + size < sorted.length && last !== undefined) {
+    return {
+      items: page,
+      nextToken: Buffer.from(JSON.stringify({ o: ctx.operation, k: keyOf(last) })).toString('base64url'),
+    };
+  }
+  return { items: page };
+}
+
+/** A sort key from a timestamp and a tiebreaker, ascending. */
+export const timeKey = (ms: number, tie: string): string => `${String(ms).padStart(15, '0')}|${tie}`;
+/** A sort key that orders newest first. */
+export const newestFirstKey = (ms: number, tie: string): string =>
+  `${String(9e14 - ms).padStart(15, '0')}|${tie}`;
