@@ -96,8 +96,9 @@ export class StatusWriter {
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-function toJson(value: unknown): Json {
-  return JSON.parse(JSON.stringify(value) ?? 'null') as Json;
+/** `value` is an object: JSON.stringify never returns undefined for one. */
+function toJson(value: object): Json {
+  return JSON.parse(JSON.stringify(value)) as Json;
 }
 
 function isRecord(value: Json | undefined): value is { [key: string]: Json } {
