@@ -1,0 +1,727 @@
+// The VpcConnector statechart through pure transitions: one table row per reason, every state reached, and
+// a walk of the machine definition proving that no route out of `deciding` lacks a row.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { OwnershipTag } from '../../../src/api/constants.ts';
+import {
+  DELETE_CONFIRM_WINDOW_MS,
+  Requeue,
+  ROLE_DELETION_RETRY_MS,
+  STATE_NAMES,
+  TERMINAL_RETRY_MS,
+  decide,
+  vpcConnectorMachine,
+  type ActionType,
+  type KstatusKind,
+  type StateName,
+} from '../../../src/controllers/vpcconnector/machine.ts';
+import type { Observation, SeenConnector } from '../../../src/controllers/vpcconnector/observe.ts';
+
+// ---- Builders ----
+
+const NOW = new Date('2026-11-27T12:00:00Z');
+const ago = (ms: number): Date => new Date(NOW.getTime() - ms);
+const MIN = 60_000;
+
+const SUBNET_A = 'subnet-0123456789abcdef0';
+const SUBNET_B = 'subnet-0fedcba9876543210';
+const SG_A = 'sg-0123456789abcdef0';
+const arn = (name: string, id: string): string =>
+  `arn:aws:apprunner:us-east-1:123456789012:vpcconnector/${name}/1/${id.repeat(32)}`;
+const ARN_1 = arn('team-a-web', 'a');
+const ARN_2 = arn('team-a-web-g3', 'b');
+const SERVICE_1 =
+  'arn:aws:apprunner:us-east-1:123456789012:service/payments/8fe1e10304f84fd2b0df550fe98a71fa';
+const SERVICE_2 = 'arn:aws:apprunner:us-east-1:123456789012:service/legacy/0fe1e10304f84fd2b0df550fe98a71fb';
+
+const OWN_TAGS = {
+  [OwnershipTag.cluster]: 'prod',
+  [OwnershipTag.namespace]: 'team-a',
+  [OwnershipTag.name]: 'web',
+};
+const OTHER_CLUSTER_TAGS = { ...OWN_TAGS, [OwnershipTag.cluster]: 'staging' };
+
+function connector(overrides: Partial<SeenConnector> = {}): SeenConnector {
+  return {
+    arn: ARN_1,
+    name: 'team-a-web',
+    revision: 1,
+    active: true,
+    subnets: [SUBNET_A],
+    securityGroups: [SG_A],
+    tags: OWN_TAGS,
+    owned: true,
+    users: [],
+    ...overrides,
+  };
+}
+
+const foreign = (overrides: Partial<SeenConnector> = {}): SeenConnector =>
+  connector({ tags: OTHER_CLUSTER_TAGS, owned: false, ...overrides });
+
+/** A managed connector that is ACTIVE and matches its spec: the steady state. */
+function observation(overrides: Partial<Observation> = {}): Observation {
+  return {
+    now: NOW,
+    namespace: 'team-a',
+    name: 'web',
+    generation: 2,
+    deleting: false,
+    hasFinalizer: true,
+    updatePolicy: 'Rotate',
+    deletionPolicy: 'Delete',
+    managementPolicy: 'Manage',
+    serviceLinkedRoleDeletion: 'Never',
+    desired: {
+      region: 'us-east-1',
+      name: 'team-a-web',
+      subnets: [SUBNET_A],
+      securityGroups: [SG_A],
+      tags: OWN_TAGS,
+    },
+    status: { region: 'us-east-1', arn: ARN_1 },
+    current: connector(),
+    referencedBy: [],
+    ...overrides,
+  };
+}
+
+/** A new object: finalizer present, nothing recorded, nothing in AWS. */
+function fresh(overrides: Partial<Observation> = {}): Observation {
+  const { current: _current, ...base } = observation({ status: {}, ...overrides });
+  return overrides.current === undefined ? base : { ...base, current: overrides.current };
+}
+
+const deleting = (overrides: Partial<Observation> = {}): Observation =>
+  observation({ deleting: true, ...overrides });
+
+const withDesired = (desired: Partial<Observation['desired']>): Partial<Observation> => ({
+  desired: { ...observation().desired, ...desired },
+});
+
+const intent = (name: string, replaces?: string): Observation['status']['createIntent'] =>
+  replaces === undefined ? { name, requestedAt: ago(MIN) } : { name, requestedAt: ago(MIN), replaces };
+
+// ---- The table ----
+
+interface Case {
+  name: string;
+  given: Observation;
+  state: StateName;
+  action: ActionType;
+  /** A subset of the action's params that must match. */
+  params?: object;
+  kstatus?: KstatusKind;
+  requeueAfterMs?: number;
+  message?: RegExp;
+}
+
+const cases: Case[] = [
+  // Deletion
+  {
+    name: 'does nothing for an object being deleted without its finalizer',
+    given: deleting({ hasFinalizer: false }),
+    state: 'released',
+    action: 'awaitRemoval',
+  },
+  {
+    name: 'lets an Observe object go without touching the connector',
+    given: deleting({ managementPolicy: 'Observe', observed: connector({ owned: false }) }),
+    state: 'releasingObserved',
+    action: 'removeFinalizer',
+    params: { why: 'managementPolicy is Observe' },
+  },
+  {
+    name: 'retains the connector under deletionPolicy Retain even while services use it',
+    given: deleting({
+      deletionPolicy: 'Retain',
+      current: connector({ users: [SERVICE_1] }),
+      referencedBy: ['web'],
+    }),
+    state: 'retaining',
+    action: 'retainOnDelete',
+    params: { arns: [ARN_1] },
+    message: /leaving .*team-a-web.* in AWS/,
+  },
+  {
+    name: 'blocks deletion while a ServiceNetworking references the object, and names it',
+    given: deleting({ referencedBy: ['checkout'] }),
+    state: 'blockingDeletion',
+    action: 'blockDeletion',
+    params: { serviceNetworkings: ['checkout'], services: [] },
+    requeueAfterMs: Requeue.deletionBlocked,
+    message: /ServiceNetworking team-a\/checkout still references it/,
+  },
+  {
+    name: 'blocks deletion while an unmanaged App Runner service still uses the connector (invariant 1)',
+    given: deleting({ current: connector({ users: [SERVICE_2] }) }),
+    state: 'blockingDeletion',
+    action: 'blockDeletion',
+    params: { serviceNetworkings: [], services: [SERVICE_2] },
+    message: /App Runner service .*legacy.* still use the connector/,
+  },
+  {
+    name: 'waits for INACTIVE when AWS accepted the deletion less than the confirm window ago',
+    given: deleting({ status: { region: 'us-east-1', arn: ARN_1, deletionRequestedAt: ago(30_000) } }),
+    state: 'waitingForDeletion',
+    action: 'waitForInactive',
+    params: { arn: ARN_1 },
+    requeueAfterMs: Requeue.confirm,
+  },
+  {
+    name: 'asks AWS again when the connector still reads ACTIVE after the confirm window',
+    given: deleting({
+      status: { region: 'us-east-1', arn: ARN_1, deletionRequestedAt: ago(DELETE_CONFIRM_WINDOW_MS + 1) },
+    }),
+    state: 'deletingConnector',
+    action: 'deleteConnector',
+    params: { arn: ARN_1 },
+  },
+  {
+    name: 'deletes the connector once nothing references or uses it',
+    given: deleting(),
+    state: 'deletingConnector',
+    action: 'deleteConnector',
+    params: { arn: ARN_1 },
+    kstatus: 'Reconciling',
+  },
+  {
+    name: 'deletes a connector whose create answer was lost, found by name with our tags (no leak, invariant 2)',
+    given: fresh({
+      deleting: true,
+      status: { region: 'us-east-1', createIntent: intent('team-a-web') },
+      byName: connector({ arn: ARN_2 }),
+    }),
+    state: 'deletingConnector',
+    action: 'deleteConnector',
+    params: { arn: ARN_2 },
+  },
+  {
+    name: 'deletes the retiring connector of an unfinished rotation before the current one',
+    given: deleting({
+      status: { region: 'us-east-1', arn: ARN_2, retiring: { arn: ARN_1, name: 'team-a-web' } },
+      current: connector({ arn: ARN_2, name: 'team-a-web-g3' }),
+      retiring: connector(),
+    }),
+    state: 'deletingConnector',
+    action: 'deleteConnector',
+    params: { arn: ARN_1 },
+  },
+  {
+    name: 'never deletes a connector in status whose tags say it is someone else’s (invariant 9)',
+    given: deleting({ current: foreign() }),
+    state: 'removingFinalizer',
+    action: 'removeFinalizer',
+  },
+  {
+    name: 'polls the service-linked role deletion task while it runs',
+    given: deleting({
+      serviceLinkedRoleDeletion: 'WhenUnused',
+      current: connector({ active: false }),
+      status: { region: 'us-east-1', arn: ARN_1, roleDeletion: { taskId: 'task-1', startedAt: ago(MIN) } },
+      roleDeletion: { taskId: 'task-1', status: 'IN_PROGRESS', usage: [] },
+      role: { exists: true },
+      activeConnectorsInManagedRegions: 0,
+    }),
+    state: 'pollingRoleDeletion',
+    action: 'pollRoleDeletion',
+    params: { taskId: 'task-1' },
+    requeueAfterMs: Requeue.roleDeletion,
+  },
+  {
+    name: 'reports a failed role deletion with the AWS reason and usage, and retries minutes after it started',
+    given: deleting({
+      serviceLinkedRoleDeletion: 'WhenUnused',
+      current: connector({ active: false }),
+      status: { region: 'us-east-1', arn: ARN_1, roleDeletion: { taskId: 'task-1', startedAt: ago(MIN) } },
+      roleDeletion: {
+        taskId: 'task-1',
+        status: 'FAILED',
+        reason: 'Role is in use',
+        usage: [
+          { region: 'eu-west-1', resources: ['arn:aws:apprunner:eu-west-1:123456789012:vpcconnector/x/1/c'] },
+        ],
+      },
+      role: { exists: true },
+      activeConnectorsInManagedRegions: 0,
+    }),
+    state: 'roleDeletionFailed',
+    action: 'reportRoleDeletionFailure',
+    params: { taskId: 'task-1', reason: 'Role is in use' },
+    requeueAfterMs: ROLE_DELETION_RETRY_MS - MIN,
+    message: /"Role is in use"; still used by eu-west-1: /,
+  },
+  {
+    name: 'starts a new role deletion task once the failed one is older than the retry delay',
+    given: deleting({
+      serviceLinkedRoleDeletion: 'WhenUnused',
+      current: connector({ active: false }),
+      status: {
+        region: 'us-east-1',
+        arn: ARN_1,
+        roleDeletion: { taskId: 'task-1', startedAt: ago(ROLE_DELETION_RETRY_MS + 1) },
+      },
+      roleDeletion: { taskId: 'task-1', status: 'FAILED', usage: [] },
+      role: { exists: true },
+      activeConnectorsInManagedRegions: 0,
+    }),
+    state: 'deletingRole',
+    action: 'deleteServiceLinkedRole',
+  },
+  {
+    name: 'deletes the service-linked role under WhenUnused when no connector is left in any managed region',
+    given: deleting({
+      serviceLinkedRoleDeletion: 'WhenUnused',
+      current: connector({ active: false }),
+      role: { exists: true },
+      activeConnectorsInManagedRegions: 0,
+    }),
+    state: 'deletingRole',
+    action: 'deleteServiceLinkedRole',
+  },
+  {
+    name: 'keeps the role under WhenUnused while connectors exist in another managed region (invariant 1)',
+    given: deleting({
+      serviceLinkedRoleDeletion: 'WhenUnused',
+      current: connector({ active: false }),
+      role: { exists: true },
+      activeConnectorsInManagedRegions: 2,
+    }),
+    state: 'removingFinalizer',
+    action: 'removeFinalizer',
+  },
+  {
+    name: 'keeps the role under WhenUnused when the connector count was not read',
+    given: deleting({
+      serviceLinkedRoleDeletion: 'WhenUnused',
+      current: connector({ active: false }),
+      role: { exists: true },
+    }),
+    state: 'removingFinalizer',
+    action: 'removeFinalizer',
+  },
+  {
+    name: 'removes the finalizer once the connector reads INACTIVE',
+    given: deleting({ current: connector({ active: false }) }),
+    state: 'removingFinalizer',
+    action: 'removeFinalizer',
+    params: { why: 'every connector is deleted' },
+  },
+  {
+    name: 'removes the finalizer once the role deletion succeeded and the role is gone',
+    given: deleting({
+      serviceLinkedRoleDeletion: 'WhenUnused',
+      current: undefined,
+      status: { region: 'us-east-1', arn: ARN_1, roleDeletion: { taskId: 'task-1', startedAt: ago(MIN) } },
+      roleDeletion: { taskId: 'task-1', status: 'SUCCEEDED', usage: [] },
+      role: { exists: false },
+      activeConnectorsInManagedRegions: 0,
+    }),
+    state: 'removingFinalizer',
+    action: 'removeFinalizer',
+  },
+
+  // Observe
+  {
+    name: 'reports Stalled when the connector to observe does not exist',
+    given: fresh({ managementPolicy: 'Observe', hasFinalizer: false }),
+    state: 'observedMissing',
+    action: 'observeOnly',
+    params: {},
+    kstatus: 'Stalled',
+    requeueAfterMs: Requeue.observedMissing,
+  },
+  {
+    name: 'reports Stalled without changing anything when the observed connector has other subnets',
+    given: fresh({
+      managementPolicy: 'Observe',
+      ...withDesired({ subnets: [SUBNET_B] }),
+      observed: connector({ owned: false }),
+    }),
+    state: 'observedDiffers',
+    action: 'observeOnly',
+    kstatus: 'Stalled',
+    message: /other subnets than spec/,
+  },
+  {
+    name: 'observes a matching connector read-only, with no finalizer and no AWS write',
+    given: fresh({
+      managementPolicy: 'Observe',
+      hasFinalizer: false,
+      ...withDesired({ subnets: [], securityGroups: [] }),
+      observed: connector({ owned: false, users: [SERVICE_1] }),
+    }),
+    state: 'observing',
+    action: 'observeOnly',
+    params: {
+      connector: { arn: ARN_1, name: 'team-a-web', revision: 1, awsStatus: 'ACTIVE', services: [SERVICE_1] },
+    },
+    kstatus: 'Ready',
+  },
+
+  // Manage
+  {
+    name: 'adds the finalizer before anything else',
+    given: fresh({ hasFinalizer: false, role: { exists: false } }),
+    state: 'addingFinalizer',
+    action: 'addFinalizer',
+  },
+  {
+    name: 'waits for a spec change after AWS refused this generation, instead of retrying (invariant 6)',
+    given: fresh({
+      status: {
+        createIntent: intent('team-a-web'),
+        failure: {
+          reason: 'InvalidInput',
+          message: 'AWS said: "subnet not found"',
+          generation: 2,
+          since: ago(MIN),
+        },
+      },
+    }),
+    state: 'awaitingSpecChange',
+    action: 'waitForSpecChange',
+    params: { reason: 'InvalidInput' },
+    kstatus: 'Stalled',
+    requeueAfterMs: TERMINAL_RETRY_MS - MIN,
+  },
+  {
+    name: 'retries at once when the refused spec was an older generation',
+    given: fresh({
+      status: {
+        createIntent: intent('team-a-web'),
+        failure: { reason: 'InvalidInput', message: 'old', generation: 1, since: ago(MIN) },
+      },
+    }),
+    state: 'creatingConnector',
+    action: 'createConnector',
+  },
+  {
+    name: 'retries a refused spec once the terminal retry delay has passed',
+    given: fresh({
+      status: {
+        createIntent: intent('team-a-web'),
+        failure: {
+          reason: 'AccessDenied',
+          message: 'denied',
+          generation: 2,
+          since: ago(TERMINAL_RETRY_MS + 1),
+        },
+      },
+    }),
+    state: 'creatingConnector',
+    action: 'createConnector',
+  },
+  {
+    name: 'creates the service-linked role when GetRole says it is absent',
+    given: fresh({ role: { exists: false } }),
+    state: 'ensuringRole',
+    action: 'ensureServiceLinkedRole',
+  },
+  {
+    name: 'finishes a rotation once the old connector reads INACTIVE',
+    given: observation({
+      status: { region: 'us-east-1', arn: ARN_2, retiring: { arn: ARN_1, name: 'team-a-web' } },
+      current: connector({ arn: ARN_2, name: 'team-a-web-g3' }),
+      retiring: connector({ active: false }),
+    }),
+    state: 'completingRotation',
+    action: 'completeRotation',
+    params: { retiredArn: ARN_1 },
+  },
+  {
+    name: 'finishes a rotation when AWS no longer knows the old connector',
+    given: observation({
+      status: { region: 'us-east-1', arn: ARN_2, retiring: { arn: ARN_1, name: 'team-a-web' } },
+      current: connector({ arn: ARN_2, name: 'team-a-web-g3' }),
+    }),
+    state: 'completingRotation',
+    action: 'completeRotation',
+  },
+  {
+    name: 'waits for every service to move off the old connector before deleting it',
+    given: observation({
+      status: { region: 'us-east-1', arn: ARN_2, retiring: { arn: ARN_1, name: 'team-a-web' } },
+      current: connector({ arn: ARN_2, name: 'team-a-web-g3' }),
+      retiring: connector({ users: [SERVICE_1] }),
+    }),
+    state: 'waitingForUsersToMove',
+    action: 'waitForUsersToMove',
+    params: { arn: ARN_1, services: [SERVICE_1] },
+    requeueAfterMs: Requeue.usersToMove,
+  },
+  {
+    name: 'waits for the old connector to read INACTIVE after AWS accepted its deletion',
+    given: observation({
+      status: {
+        region: 'us-east-1',
+        arn: ARN_2,
+        retiring: { arn: ARN_1, name: 'team-a-web', deletionRequestedAt: ago(10_000) },
+      },
+      current: connector({ arn: ARN_2, name: 'team-a-web-g3' }),
+      retiring: connector(),
+    }),
+    state: 'waitingForOldConnectorDeletion',
+    action: 'waitForInactive',
+    params: { arn: ARN_1 },
+  },
+  {
+    name: 'deletes the old connector once no service uses it',
+    given: observation({
+      status: { region: 'us-east-1', arn: ARN_2, retiring: { arn: ARN_1, name: 'team-a-web' } },
+      current: connector({ arn: ARN_2, name: 'team-a-web-g3' }),
+      retiring: connector(),
+    }),
+    state: 'deletingOldConnector',
+    action: 'deleteOldConnector',
+    params: { arn: ARN_1 },
+  },
+  {
+    name: 'adopts the connector found by name with our tags after a crash between intent and status (invariant 3)',
+    given: fresh({
+      status: { region: 'us-east-1', createIntent: intent('team-a-web') },
+      byName: connector(),
+    }),
+    state: 'adopting',
+    action: 'adoptConnector',
+    params: { arn: ARN_1, name: 'team-a-web', revision: 1 },
+  },
+  {
+    name: 'adopts a replacement found by name as the new connector and retires the old one',
+    given: observation({
+      status: { region: 'us-east-1', arn: ARN_1, createIntent: intent('team-a-web-g3', ARN_1) },
+      ...withDesired({ subnets: [SUBNET_B] }),
+      byName: connector({ arn: ARN_2, name: 'team-a-web-g3', subnets: [SUBNET_B] }),
+    }),
+    state: 'adopting',
+    action: 'adoptConnector',
+    params: { arn: ARN_2, replaces: ARN_1 },
+  },
+  {
+    name: 'adopts our own connector by name when status was lost (no intent, no ARN)',
+    given: fresh({ byName: connector() }),
+    state: 'adopting',
+    action: 'adoptConnector',
+    params: { arn: ARN_1 },
+  },
+  {
+    name: 'reports a name taken by another cluster’s connector as Stalled and never adopts it (invariant 9)',
+    given: fresh({ status: { region: 'us-east-1', createIntent: intent('team-a-web') }, byName: foreign() }),
+    state: 'nameConflict',
+    action: 'reportNameConflict',
+    params: { name: 'team-a-web', arn: ARN_1, owner: 'VpcConnector team-a/web of cluster staging' },
+    kstatus: 'Stalled',
+    message: /taken by VpcConnector team-a\/web of cluster staging/,
+  },
+  {
+    name: 'reports a name taken by an untagged connector as Stalled',
+    given: fresh({ byName: connector({ tags: {}, owned: false }) }),
+    state: 'nameConflict',
+    action: 'reportNameConflict',
+    params: { owner: 'a connector without ownership tags' },
+  },
+  {
+    name: 'creates the replacement once the rotation intent is recorded and the name is free',
+    given: observation({
+      status: { region: 'us-east-1', arn: ARN_1, createIntent: intent('team-a-web-g3', ARN_1) },
+      ...withDesired({ subnets: [SUBNET_B] }),
+    }),
+    state: 'creatingReplacement',
+    action: 'createReplacement',
+    params: { name: 'team-a-web-g3', replaces: ARN_1, subnets: [SUBNET_B], region: 'us-east-1' },
+  },
+  {
+    name: 'creates the connector with ownership tags once the intent is recorded and the name is free',
+    given: fresh({ status: { region: 'us-east-1', createIntent: intent('team-a-web') } }),
+    state: 'creatingConnector',
+    action: 'createConnector',
+    params: { name: 'team-a-web', subnets: [SUBNET_A], securityGroups: [SG_A], tags: OWN_TAGS },
+  },
+  {
+    name: 'records the create intent before any create call',
+    given: fresh({ role: { exists: true } }),
+    state: 'recordingCreateIntent',
+    action: 'recordCreateIntent',
+    params: { region: 'us-east-1', name: 'team-a-web' },
+  },
+  {
+    name: 'recreates a connector deleted out of band, starting with a new intent',
+    given: observation({ current: undefined }),
+    state: 'recreatingAfterDrift',
+    action: 'recreateAfterDrift',
+    params: { goneArn: ARN_1, name: 'team-a-web' },
+  },
+  {
+    name: 'recreates a connector that reads INACTIVE although nobody here deleted it',
+    given: observation({ current: connector({ active: false }) }),
+    state: 'recreatingAfterDrift',
+    action: 'recreateAfterDrift',
+  },
+  {
+    name: 'refuses to manage a connector in status that carries another owner’s tags',
+    given: observation({ current: foreign() }),
+    state: 'foreignConnector',
+    action: 'reportNameConflict',
+    kstatus: 'Stalled',
+  },
+  {
+    name: 'reports an immutable change under updatePolicy Reject as Stalled',
+    given: observation({ updatePolicy: 'Reject', ...withDesired({ subnets: [SUBNET_A, SUBNET_B] }) }),
+    state: 'rejectingChange',
+    action: 'rejectImmutableChange',
+    params: { fields: ['subnets'] },
+    kstatus: 'Stalled',
+    message: /set updatePolicy: Rotate/,
+  },
+  {
+    name: 'refuses a region change whatever the update policy',
+    given: observation(withDesired({ region: 'us-west-2' })),
+    state: 'rejectingChange',
+    action: 'rejectImmutableChange',
+    params: { fields: ['region'] },
+    message: /cannot move region/,
+  },
+  {
+    name: 'starts a rotation under a generation-suffixed name when subnets change',
+    given: observation(withDesired({ subnets: [SUBNET_B] })),
+    state: 'recordingRotationIntent',
+    action: 'recordCreateIntent',
+    params: { name: 'team-a-web-g2', replaces: ARN_1 },
+  },
+  {
+    name: 'starts a rotation under the new spec name when the connector is renamed',
+    given: observation(withDesired({ name: 'team-a-web-v2' })),
+    state: 'recordingRotationIntent',
+    action: 'recordCreateIntent',
+    params: { name: 'team-a-web-v2', replaces: ARN_1 },
+  },
+  {
+    name: 'adds a spec tag missing on the connector',
+    given: observation(withDesired({ tags: { ...OWN_TAGS, team: 'payments' } })),
+    state: 'syncingTags',
+    action: 'syncTags',
+    params: { arn: ARN_1, tags: { team: 'payments' } },
+  },
+  {
+    name: 'reports Ready with the services using the connector',
+    given: observation({ current: connector({ users: [SERVICE_1] }) }),
+    state: 'ready',
+    action: 'reportReady',
+    params: { arn: ARN_1, revision: 1, awsStatus: 'ACTIVE', services: [SERVICE_1] },
+    kstatus: 'Ready',
+    message: /is ACTIVE and used by 1 service\./,
+  },
+  {
+    name: 'does not compare security groups the spec leaves to the VPC default',
+    given: observation(withDesired({ securityGroups: [] })),
+    state: 'ready',
+    action: 'reportReady',
+  },
+  {
+    name: 'treats a connector named by an earlier rotation as matching the spec name',
+    given: observation({ current: connector({ name: 'team-a-web-g7' }) }),
+    state: 'ready',
+    action: 'reportReady',
+  },
+];
+
+// ---- Tests ----
+
+void describe('VpcConnector statechart', () => {
+  for (const c of cases) {
+    void it(c.name, () => {
+      const decision = decide(c.given);
+      assert.equal(decision.state, c.state);
+      assert.equal(decision.actions.length, 1, 'one action per pass');
+      const [action] = decision.actions;
+      assert.equal(action?.type, c.action);
+      if (c.params !== undefined) assert.partialDeepStrictEqual(action.params, c.params);
+      if (c.kstatus !== undefined) assert.equal(decision.conditions.kstatus.kind, c.kstatus);
+      if (c.requeueAfterMs !== undefined) assert.equal(decision.requeueAfterMs, c.requeueAfterMs);
+      if (c.message !== undefined) assert.match(decision.conditions.kstatus.message, c.message);
+    });
+  }
+
+  void it('sets DeletionBlocked=True naming the blockers, and False once nothing blocks', () => {
+    const blocked = decide(deleting({ referencedBy: ['checkout'] })).conditions.domain;
+    assert.partialDeepStrictEqual(blocked, [
+      { type: 'DeletionBlocked', status: 'True', reason: 'DeletionBlocked' },
+    ]);
+    assert.match(blocked[0]?.message ?? '', /team-a\/checkout/);
+    const free = decide(deleting()).conditions.domain;
+    assert.partialDeepStrictEqual(free, [{ type: 'DeletionBlocked', status: 'False', reason: 'NotBlocked' }]);
+  });
+
+  void it('reports ServiceLinkedRoleReady from GetRole when it was read, and leaves it alone otherwise', () => {
+    assert.partialDeepStrictEqual(decide(fresh({ role: { exists: false } })).conditions.domain, [
+      { type: 'ServiceLinkedRoleReady', status: 'False' },
+    ]);
+    assert.partialDeepStrictEqual(decide(fresh({ role: { exists: true } })).conditions.domain, [
+      { type: 'ServiceLinkedRoleReady', status: 'True' },
+    ]);
+    assert.deepEqual(decide(observation()).conditions.domain, []);
+  });
+
+  void it('never asks for an AWS write in Observe mode, whatever AWS shows', () => {
+    const writes: ActionType[] = [
+      'createConnector',
+      'createReplacement',
+      'deleteConnector',
+      'deleteOldConnector',
+      'syncTags',
+      'ensureServiceLinkedRole',
+      'deleteServiceLinkedRole',
+      'recordCreateIntent',
+      'addFinalizer',
+    ];
+    const variants: Partial<Observation>[] = [
+      {},
+      { deleting: true },
+      { observed: connector({ owned: false }) },
+      { observed: connector({ active: false }) },
+      { hasFinalizer: false, role: { exists: false } },
+      { status: { createIntent: intent('team-a-web') }, byName: connector() },
+    ];
+    for (const variant of variants) {
+      const decision = decide(observation({ managementPolicy: 'Observe', ...variant }));
+      assert.ok(!writes.includes(decision.actions[0]?.type ?? 'awaitRemoval'), decision.state);
+    }
+  });
+
+  void it('decides the same way twice for the same observation (no hidden clock or state)', () => {
+    for (const c of cases) assert.deepEqual(decide(c.given), decide(c.given));
+  });
+
+  void it('has a table row for every route out of deciding (graph walk)', (t) => {
+    const machineStates = Object.keys(vpcConnectorMachine.root.states).filter((s) => s !== 'deciding');
+    const routes = vpcConnectorMachine.root.states.deciding?.always ?? [];
+    const targets = routes.map((route) => route.target?.[0]?.key ?? '(none)');
+    assert.equal(new Set(targets).size, targets.length, 'each route has its own target state');
+    assert.deepEqual(
+      [...targets].sort(),
+      [...machineStates].sort(),
+      'every state is reachable from deciding',
+    );
+    assert.deepEqual([...STATE_NAMES].sort(), [...machineStates].sort(), 'STATE_NAMES lists the machine');
+    const covered = new Set(cases.map((c) => c.state));
+    const missing = targets.filter((target) => !covered.has(target as StateName));
+    assert.deepEqual(missing, [], `routes without a table row: ${missing.join(', ')}`);
+    const guards = new Set(routes.flatMap((route) => guardNames(route.guard)));
+    t.diagnostic(
+      `${routes.length} paths (deciding -> state) over ${guards.size} named guards, covered by ${cases.length} table rows`,
+    );
+  });
+});
+
+/** The named guards a route's guard refers to (through and/not). */
+function guardNames(guard: unknown): string[] {
+  if (guard === undefined) return [];
+  if (typeof guard === 'string') return [guard];
+  if (typeof guard === 'function') {
+    const g = guard as { guards?: unknown[]; guard?: unknown };
+    if (Array.isArray(g.guards)) return g.guards.flatMap(guardNames);
+    if (g.guard !== undefined) return guardNames(g.guard);
+  }
+  if (typeof guard === 'object' && guard !== null && 'type' in guard) return [String(guard.type)];
+  return [];
+}
