@@ -47,6 +47,8 @@ export interface ActionParams {
   waitForUsersToMove: { arn: string; services: readonly string[] };
   deleteOldConnector: { arn: string };
   waitForInactive: { arn: string };
+  /** A create may have happened moments ago that a name lookup does not show yet: look again later. */
+  waitForCreateToSettle: { name: string };
   /** Clear status.retiring: the rotation is over. */
   completeRotation: { retiredArn: string };
   /** TagResource with these entries (added or changed). */
@@ -199,6 +201,10 @@ const guards = {
   deletionHasBlockers: (o: Observation) => o.referencedBy.length > 0 || blockingUsers(o).length > 0,
   deletionAcceptedRecently: (o: Observation) => awaitingInactive(o) !== undefined,
   ownsActiveConnector: (o: Observation) => ownedActive(o).length > 0,
+  createIntentUnsettled: (o: Observation) =>
+    o.status.createIntent !== undefined &&
+    o.byName === undefined &&
+    o.now.getTime() - o.status.createIntent.requestedAt.getTime() < DELETE_CONFIRM_WINDOW_MS,
   roleDeletionRunning: (o: Observation) =>
     o.roleDeletion?.status === 'NOT_STARTED' || o.roleDeletion?.status === 'IN_PROGRESS',
   roleDeletionFailedRecently: (o: Observation) =>
@@ -263,6 +269,7 @@ const actionImpls: ActionImpls = {
   waitForUsersToMove: decisionOnly,
   deleteOldConnector: decisionOnly,
   waitForInactive: decisionOnly,
+  waitForCreateToSettle: decisionOnly,
   completeRotation: decisionOnly,
   syncTags: decisionOnly,
   observeOnly: decisionOnly,
@@ -297,6 +304,7 @@ export const vpcConnectorMachine = setup({
         { guard: and(['isDeleting', 'deletionHasBlockers']), target: 'blockingDeletion' },
         { guard: and(['isDeleting', 'deletionAcceptedRecently']), target: 'waitingForDeletion' },
         { guard: and(['isDeleting', 'ownsActiveConnector']), target: 'deletingConnector' },
+        { guard: and(['isDeleting', 'createIntentUnsettled']), target: 'settlingCreateIntent' },
         { guard: and(['isDeleting', 'roleDeletionRunning']), target: 'pollingRoleDeletion' },
         { guard: and(['isDeleting', 'roleDeletionFailedRecently']), target: 'roleDeletionFailed' },
         { guard: and(['isDeleting', 'roleDeletable']), target: 'deletingRole' },
@@ -366,6 +374,14 @@ export const vpcConnectorMachine = setup({
       entry: {
         type: 'deleteConnector',
         params: ({ context }: Ctx) => ({ arn: ownedActive(context)[0]?.arn ?? '' }),
+      },
+    },
+    settlingCreateIntent: {
+      description:
+        'A create intent is recent and the name lookup is empty: a fresh connector may not be listed yet.',
+      entry: {
+        type: 'waitForCreateToSettle',
+        params: ({ context }: Ctx) => ({ name: context.status.createIntent?.name ?? '' }),
       },
     },
     pollingRoleDeletion: {
@@ -591,6 +607,7 @@ export const STATE_NAMES = [
   'blockingDeletion',
   'waitingForDeletion',
   'deletingConnector',
+  'settlingCreateIntent',
   'pollingRoleDeletion',
   'roleDeletionFailed',
   'deletingRole',
@@ -691,6 +708,14 @@ const reports: { [S in StateName]: (o: Observation) => Report } = {
     ),
   deletingConnector: (o) =>
     reconciling(R.Deleting, `Deleting connector ${ownedActive(o)[0]?.name ?? ''}.`, Requeue.confirm),
+  settlingCreateIntent: (o) => {
+    const requestedAt = o.status.createIntent?.requestedAt.getTime() ?? o.now.getTime();
+    return reconciling(
+      R.WaitingForDeletion,
+      `Making sure connector ${o.status.createIntent?.name ?? ''}, whose creation was requested moments ago, does not exist before letting the object go.`,
+      Math.max(Requeue.confirm, requestedAt + DELETE_CONFIRM_WINDOW_MS - o.now.getTime()),
+    );
+  },
   pollingRoleDeletion: (o) =>
     reconciling(
       R.DeletingServiceLinkedRole,

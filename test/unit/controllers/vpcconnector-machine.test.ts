@@ -208,6 +208,26 @@ const cases: Case[] = [
     params: { arn: ARN_1 },
   },
   {
+    name: 'waits out the confirm window before concluding that a just-requested create left no connector',
+    given: fresh({ deleting: true, status: { region: 'us-east-1', createIntent: intent('team-a-web') } }),
+    state: 'settlingCreateIntent',
+    action: 'waitForCreateToSettle',
+    params: { name: 'team-a-web' },
+    requeueAfterMs: DELETE_CONFIRM_WINDOW_MS - MIN,
+  },
+  {
+    name: 'lets the object go when a create intent older than the confirm window found no connector',
+    given: fresh({
+      deleting: true,
+      status: {
+        region: 'us-east-1',
+        createIntent: { name: 'team-a-web', requestedAt: ago(DELETE_CONFIRM_WINDOW_MS) },
+      },
+    }),
+    state: 'removingFinalizer',
+    action: 'removeFinalizer',
+  },
+  {
     name: 'never deletes a connector in status whose tags say it is someone else’s (invariant 9)',
     given: deleting({ current: foreign() }),
     state: 'removingFinalizer',
