@@ -346,7 +346,12 @@ const limiterPlacement = {
   override: true,
 } as const;
 
-export function createSdkGateway(options: SdkGatewayOptions): AwsGateway {
+/** The SDK gateway also owns its clients' sockets: `destroy` closes them (on shutdown, and in tests). */
+export interface SdkGateway extends AwsGateway {
+  destroy(): void;
+}
+
+export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
   const accountKey = options.accountKey ?? options.endpoint ?? 'default';
   const pool =
     options.limiterPool ??
@@ -380,7 +385,10 @@ export function createSdkGateway(options: SdkGatewayOptions): AwsGateway {
     return (next, context) => async (args) => {
       const waitedMs = await bucket.acquire((context as LimiterContext).__smithy_context?.abortSignal);
       metrics.limiterWait.observe({ limiter: limiterKey }, waitedMs / 1000);
-      metrics.attempts.inc({ service, operation: context.commandName ?? 'unknown' });
+      metrics.attempts.inc({
+        service,
+        operation: (context.commandName ?? 'Unknown').replace(/Command$/, ''),
+      });
       return next(args);
     };
   }
@@ -510,7 +518,7 @@ export function createSdkGateway(options: SdkGatewayOptions): AwsGateway {
     return { exists: true, arn };
   }
 
-  const gateway: AwsGateway = {
+  const gateway: SdkGateway = {
     appRunner: {
       async listConnectors(region, callOptions) {
         const connectors: ConnectorObservation[] = [];
@@ -759,6 +767,13 @@ export function createSdkGateway(options: SdkGatewayOptions): AwsGateway {
         if (output.Reason?.Reason !== undefined) observation.reason = output.Reason.Reason;
         return observation;
       },
+    },
+
+    destroy() {
+      for (const client of appRunnerClients.values()) client.destroy();
+      appRunnerClients.clear();
+      iamClient?.destroy();
+      iamClient = undefined;
     },
   };
   return gateway;
