@@ -45,6 +45,7 @@ export interface ActionParams {
   rejectImmutableChange: { fields: readonly string[] };
   waitForSpecChange: { reason: string; message: string };
   waitForUsersToMove: { arn: string; services: readonly string[] };
+  /** DeleteVpcConnector; on success record status.retiring.deletionRequestedAt (see waitForInactive). */
   deleteOldConnector: { arn: string };
   waitForInactive: { arn: string };
   /** A create may have happened moments ago that a name lookup does not show yet: look again later. */
@@ -57,9 +58,14 @@ export interface ActionParams {
   observeOnly: { connector?: ConnectorSummary };
   reportReady: ConnectorSummary;
   blockDeletion: { serviceNetworkings: readonly string[]; services: readonly string[] };
+  /**
+   * DeleteVpcConnector (ConnectorInUseError is retried with backoff); on success record deletionRequestedAt
+   * on status, or on status.retiring when `arn` is the retiring connector.
+   */
   deleteConnector: { arn: string };
   /** Event naming what stays in AWS, then remove the finalizer. */
   retainOnDelete: { arns: readonly string[] };
+  /** DeleteServiceLinkedRole; record status.serviceLinkedRoleDeletion { taskId, startedAt: now }. */
   deleteServiceLinkedRole: Record<string, never>;
   pollRoleDeletion: { taskId: string };
   reportRoleDeletionFailure: { taskId: string; reason?: string; usage: RoleDeletionObservation['usage'] };
