@@ -57,15 +57,23 @@ import type { RateLimit } from './rate-limiter.ts';
 
 export const serviceLinkedRoleName = 'AWSServiceRoleForAppRunnerNetworking';
 export const serviceLinkedRoleServiceName = 'networking.apprunner.amazonaws.com';
-/** IAM signs in us-east-1 for the `aws` partition (semantics §2.1). */
-const iamSigningRegion = 'us-east-1';
+
+/** The partition of a region, for ARNs built locally (the SLR's). */
+function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
 
 export interface SdkGatewayOptions {
   /** One URL for App Runner and IAM (the simulator); absent = the real AWS endpoints. */
   endpoint?: string;
   /** Absent = the SDK's default provider chain (environment, profile, IRSA/pod identity, IMDS). */
   credentials?: AppRunnerClientConfig['credentials'];
-  /** Region used for IAM's client when no endpoint override says otherwise, and for logs. */
+  /**
+   * The operator's home region. IAM is global, but its client needs a region to pick the partition; the
+   * SDK's endpoint rules then sign for the partition's IAM region (us-east-1 for `aws`, semantics §2.1).
+   */
   defaultRegion: string;
   /** Where the AWS call metrics go; absent = not exported. */
   registry?: Registry;
@@ -366,7 +374,7 @@ export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
   let roleArn: string | undefined =
     options.accountId === undefined
       ? undefined
-      : `arn:aws:iam::${options.accountId}:role/aws-service-role/${serviceLinkedRoleServiceName}/${serviceLinkedRoleName}`;
+      : `arn:${partitionOf(options.defaultRegion)}:iam::${options.accountId}:role/aws-service-role/${serviceLinkedRoleServiceName}/${serviceLinkedRoleName}`;
 
   const common = {
     maxAttempts,
@@ -410,7 +418,7 @@ export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
   let iamClient: IAMClient | undefined;
   function iam(): IAMClient {
     if (iamClient === undefined) {
-      iamClient = new IAMClient({ ...common, region: iamSigningRegion });
+      iamClient = new IAMClient({ ...common, region: options.defaultRegion });
       iamClient.middlewareStack.addRelativeTo(
         limiterMiddleware('iam', `${accountKey}/iam`),
         limiterPlacement,
