@@ -14,6 +14,11 @@ switch (command) {
   case '--help':
     process.stdout.write(usage);
     break;
+  case 'simulate': {
+    const { main } = await import('./simulator/cli.ts');
+    process.exitCode = await main(process.argv.slice(3));
+    break;
+  }
   default:
     process.stderr.write(`apprunner-net: unknown command "${command}"\n\n${usage}`);
     process.exitCode = 2;

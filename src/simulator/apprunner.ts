@@ -687,7 +687,7 @@ const listOperations = handler(
       paginate(
         ctx,
         s.operations,
-        (o) => newestFirstKey(o.startedAt, o.id),
+        (o) => newestFirstKey(s.operations.length - s.operations.indexOf(o), o.id),
         input.MaxResults as number | undefined,
         input.NextToken as string | undefined,
       ),

@@ -38,13 +38,10 @@ export function paginate<T>(
   }
   let size = maxResults ?? ctx.config.pagination.defaultPageSize[ctx.operation] ?? 100;
   const p = ctx.config.pagination;
-  if (
-    size > 1 &&
-    p.shortPageRate > 0 &&
-    p.shortPageOperations.includes(ctx.operation) &&
-    ctx.prng.next() < p.shortPageRate
-  ) {
-    size = 1 + Math.floor(ctx.prng.next() * (size - 1));
+  const available = Math.min(size, sorted.length - start);
+  if (available > 1 && p.shortPageRate > 0 && p.shortPageOperations.includes(ctx.operation) && ctx.prng.next() < p.shortPageRate) {
+    // A short page: fewer items than both MaxResults and what is left, still followed by a NextToken.
+    size = 1 + Math.floor(ctx.prng.next() * (available - 1));
   }
   const page = sorted.slice(start, start + size);
   const last = page.at(-1);
@@ -59,6 +56,6 @@ export function paginate<T>(
 
 /** A sort key from a timestamp and a tiebreaker, ascending. */
 export const timeKey = (ms: number, tie: string): string => `${String(ms).padStart(15, '0')}|${tie}`;
-/** A sort key that orders newest first. */
-export const newestFirstKey = (ms: number, tie: string): string =>
-  `${String(9e14 - ms).padStart(15, '0')}|${tie}`;
+/** A sort key that orders the highest `n` (a timestamp or a sequence number) first. */
+export const newestFirstKey = (n: number, tie: string): string =>
+  `${String(9e14 - n).padStart(15, '0')}|${tie}`;

@@ -42,8 +42,13 @@ export class StateSaver {
       if (!this.#dirty) return;
       this.#dirty = false;
       const tmp = `${this.#file}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(this.#snapshot()));
-      await rename(tmp, this.#file);
+      try {
+        await writeFile(tmp, JSON.stringify(this.#snapshot()));
+        await rename(tmp, this.#file);
+      } catch (e) {
+        // The world stays in memory; a lost save must not take the request path (or close) down.
+        process.stderr.write(`apprunner-net simulator: could not save ${this.#file}: ${(e as Error).message}\n`);
+      }
     });
     return this.#writing;
   }

@@ -184,7 +184,8 @@ export class SimulatorEngine {
     return result;
   }
 
-  reset(): void {
+  /** Empties the world, the audit log and the runtime fault state; `reseed` re-applies the start seed. */
+  reset(reseed: boolean): void {
     this.config = this.#resolve(this.#initialConfig);
     this.prng = createPrng(this.config.randomSeed);
     this.world = emptyWorld(this.accountId, this.prng.state());
@@ -192,7 +193,7 @@ export class SimulatorEngine {
     this.#calls = [];
     this.#seq = 0;
     this.#lastMutation.clear();
-    if (this.#seed !== undefined) this.seed(this.#seed);
+    if (reseed && this.#seed !== undefined) this.seed(this.#seed);
     this.#saver?.schedule();
   }
 
@@ -276,6 +277,7 @@ export class SimulatorEngine {
     settle(ctx);
     let outcome: { status: number; result?: unknown; error?: AwsError };
     let mutated = false;
+    const violationsBefore = this.world.violations.length;
     try {
       if (handler === undefined) throw unknownOperation(protocol, operation);
       const errs = protocol === 'apprunner' ? appRunnerErrors : protocol === 'iam' ? iamErrors : ec2Errors;
@@ -313,7 +315,9 @@ export class SimulatorEngine {
       status: outcome.status,
       ...(outcome.error !== undefined ? { errorCode: outcome.error.code } : {}),
     });
-    if (mutated) this.#saver?.schedule();
+    if ((mutated && outcome.status === 200) || this.world.violations.length > violationsBefore) {
+      this.#saver?.schedule();
+    }
     return outcome;
   }
 
@@ -567,13 +571,13 @@ function admin(
         return sendJson(res, 200, { config: engine.applyFaults(parse() as SimulatorConfig, replace) });
       }
       case 'POST /_sim/reset':
-        engine.reset();
+        engine.reset(url.searchParams.get('seed') === 'initial');
         return sendJson(res, 200, { reset: true });
       case 'POST /_sim/seed':
         return sendJson(res, 200, engine.seed(parse() as SeedDocument));
       default:
         return sendJson(res, 404, {
-          message: `Unknown admin route ${route}. Routes: GET /_sim/calls[?since=N], GET /_sim/state, GET /_sim/violations, GET /_sim/config, POST /_sim/faults[?mode=replace], POST /_sim/reset, POST /_sim/seed.`,
+          message: `Unknown admin route ${route}. Routes: GET /_sim/calls[?since=N], GET /_sim/state, GET /_sim/violations, GET /_sim/config, POST /_sim/faults[?mode=replace], POST /_sim/reset[?seed=initial], POST /_sim/seed.`,
         });
     }
   } catch (e) {
