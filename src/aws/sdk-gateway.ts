@@ -491,6 +491,8 @@ export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
   ): Promise<OperationObservation[]> {
     const operations: OperationObservation[] = [];
     if (max <= 0) return operations;
+    // The same MaxResults on every page: AWS wants follow-up requests identical but for NextToken (§5.3).
+    const pageSize = Math.min(20, max);
     await paginate(
       'ListOperations',
       (token) =>
@@ -498,7 +500,7 @@ export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
           appRunner(regionOfArn(arn)).send(
             new ListOperationsCommand({
               ServiceArn: arn,
-              MaxResults: Math.min(20, max - operations.length),
+              MaxResults: pageSize,
               ...(token === undefined ? {} : { NextToken: token }),
             }),
             http,
@@ -629,7 +631,8 @@ export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
       },
 
       async listServices(region, callOptions) {
-        const arns: string[] = [];
+        // A Set: a short page followed by its continuation must not describe a service twice.
+        const arns = new Set<string>();
         await paginate(
           'ListServices',
           (token) =>
@@ -644,12 +647,12 @@ export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
             ),
           (page) => {
             for (const summary of page.ServiceSummaryList ?? []) {
-              if (summary.ServiceArn !== undefined) arns.push(summary.ServiceArn);
+              if (summary.ServiceArn !== undefined) arns.add(summary.ServiceArn);
             }
             return true;
           },
         );
-        const described = await mapBounded(arns, describeConcurrency, (arn) =>
+        const described = await mapBounded([...arns], describeConcurrency, (arn) =>
           describeService(arn, callOptions),
         );
         return described.filter((service) => service !== undefined);
