@@ -44,6 +44,7 @@ class TokenBucket {
     this.#last = now;
   }
   reserve(now: number): number {
+    if (this.#qps === Infinity) return 0;
     const elapsed = Math.max(0, now - this.#last);
     this.#tokens = Math.min(this.#burst, this.#tokens + (elapsed * this.#qps) / 1000);
     this.#last = now;
@@ -227,13 +228,9 @@ export class WorkQueue {
   }
 
   #enqueue(key: string): void {
-    const getter = this.#getters.shift();
-    if (getter === undefined) {
-      this.#queue.push(key);
-      return;
-    }
     this.#queue.push(key);
-    getter(this.#take());
+    const getter = this.#getters.shift();
+    if (getter !== undefined) getter(this.#take());
   }
 
   #take(): string {
