@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CustomObjectsApi, VersionApi } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, Kind, Plural, VERSION } from '../../../src/api/constants.ts';
-import { crds, renderCrd, toClientNodeModel } from '../../../src/api/crds.ts';
+import { crds, renderCrd } from '../../../src/api/crds.ts';
 import { startTestCluster, type TestCluster } from '../../harness/cluster.ts';
 
 type Spec = Record<string, unknown>;
@@ -399,7 +399,7 @@ void describe('CRD validation on a real API server', () => {
 
   before(async () => {
     cluster = await startTestCluster();
-    await cluster.installCrds(crds.map(toClientNodeModel));
+    await cluster.installCrds(crds);
     custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
     namespace = await cluster.newNamespace('crd-validation');
   });
