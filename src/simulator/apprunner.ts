@@ -284,7 +284,14 @@ function handler(
   target: (ctx: Ctx, input: Input) => Target,
   run: (ctx: Ctx, input: Input) => unknown,
 ): Handler<Input> {
-  return { mutates, validate: (input) => validateInput(members, input), target, run };
+  return {
+    mutates,
+    validate: (input) => {
+      validateInput(members, input);
+    },
+    target,
+    run,
+  };
 }
 
 const createVpcConnector = handler(

@@ -52,7 +52,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`apprunner-net simulate: --port must be an integer in 0..65535, got "${values.port}"\n`);
+    process.stderr.write(
+      `apprunner-net simulate: --port must be an integer in 0..65535, got "${values.port}"\n`,
+    );
     return 2;
   }
   const accountId = values['account-id'];

@@ -38,20 +38,14 @@ interface Filter {
 }
 
 function filters(input: QueryInput): Filter[] {
-  const byIndex = new Map<number, Filter>();
+  const names = new Map<number, string>();
   for (const [k, v] of Object.entries(input)) {
-    const m = /^Filter\.(\d+)\.(Name|Value\.(\d+))$/.exec(k);
-    if (m === null) continue;
-    const i = Number(m[1]);
-    const f = byIndex.get(i) ?? { name: '', values: [] };
-    if (m[2] === 'Name') f.name = v;
-    else f.values[Number(m[3])] = v;
-    byIndex.set(i, f);
+    const m = /^Filter\.(\d+)\.Name$/.exec(k);
+    if (m !== null) names.set(Number(m[1]), v);
   }
-  return [...byIndex.values()].map((f) => ({
-    name: f.name,
-    values: f.values.filter((x) => x !== undefined),
-  }));
+  return [...names.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([i, name]) => ({ name, values: indexed(input, `Filter.${i}.Value`) }));
 }
 
 function tagSpecs(input: QueryInput, resourceType: string): Tag[] {

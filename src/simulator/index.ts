@@ -83,7 +83,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve, reject) => {
-          server.close((e) => (e === undefined ? resolve() : reject(e)));
+          server.close((e) => {
+            if (e === undefined) resolve();
+            else reject(e);
+          });
           server.closeAllConnections();
         });
         await engine.flush();

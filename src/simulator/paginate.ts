@@ -39,7 +39,12 @@ export function paginate<T>(
   let size = maxResults ?? ctx.config.pagination.defaultPageSize[ctx.operation] ?? 100;
   const p = ctx.config.pagination;
   const available = Math.min(size, sorted.length - start);
-  if (available > 1 && p.shortPageRate > 0 && p.shortPageOperations.includes(ctx.operation) && ctx.prng.next() < p.shortPageRate) {
+  if (
+    available > 1 &&
+    p.shortPageRate > 0 &&
+    p.shortPageOperations.includes(ctx.operation) &&
+    ctx.prng.next() < p.shortPageRate
+  ) {
     // A short page: fewer items than both MaxResults and what is left, still followed by a NextToken.
     size = 1 + Math.floor(ctx.prng.next() * (available - 1));
   }

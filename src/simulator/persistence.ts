@@ -47,7 +47,9 @@ export class StateSaver {
         await rename(tmp, this.#file);
       } catch (e) {
         // The world stays in memory; a lost save must not take the request path (or close) down.
-        process.stderr.write(`apprunner-net simulator: could not save ${this.#file}: ${(e as Error).message}\n`);
+        process.stderr.write(
+          `apprunner-net simulator: could not save ${this.#file}: ${(e as Error).message}\n`,
+        );
       }
     });
     return this.#writing;

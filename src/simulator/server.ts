@@ -558,31 +558,48 @@ function admin(
   const parse = (): unknown => (body.trim() === '' ? {} : JSON.parse(body));
   try {
     switch (route) {
-      case 'GET /_sim/calls':
-        return sendJson(res, 200, { calls: engine.calls(Number(url.searchParams.get('since') ?? 0)) });
-      case 'GET /_sim/state':
-        return sendJson(res, 200, engine.state());
-      case 'GET /_sim/violations':
-        return sendJson(res, 200, { violations: engine.world.violations });
-      case 'GET /_sim/config':
-        return sendJson(res, 200, { config: engine.config });
+      case 'GET /_sim/calls': {
+        sendJson(res, 200, { calls: engine.calls(Number(url.searchParams.get('since') ?? 0)) });
+        return;
+      }
+      case 'GET /_sim/state': {
+        sendJson(res, 200, engine.state());
+        return;
+      }
+      case 'GET /_sim/violations': {
+        sendJson(res, 200, { violations: engine.world.violations });
+        return;
+      }
+      case 'GET /_sim/config': {
+        sendJson(res, 200, { config: engine.config });
+        return;
+      }
       case 'POST /_sim/faults': {
         const replace = url.searchParams.get('mode') === 'replace';
-        return sendJson(res, 200, { config: engine.applyFaults(parse() as SimulatorConfig, replace) });
+        sendJson(res, 200, { config: engine.applyFaults(parse() as SimulatorConfig, replace) });
+        return;
       }
       case 'POST /_sim/reset':
         engine.reset(url.searchParams.get('seed') === 'initial');
-        return sendJson(res, 200, { reset: true });
-      case 'POST /_sim/seed':
-        return sendJson(res, 200, engine.seed(parse() as SeedDocument));
-      default:
-        return sendJson(res, 404, {
+        {
+          sendJson(res, 200, { reset: true });
+          return;
+        }
+      case 'POST /_sim/seed': {
+        sendJson(res, 200, engine.seed(parse() as SeedDocument));
+        return;
+      }
+      default: {
+        sendJson(res, 404, {
           message: `Unknown admin route ${route}. Routes: GET /_sim/calls[?since=N], GET /_sim/state, GET /_sim/violations, GET /_sim/config, POST /_sim/faults[?mode=replace], POST /_sim/reset[?seed=initial], POST /_sim/seed.`,
         });
+        return;
+      }
     }
   } catch (e) {
-    return sendJson(res, 400, {
+    sendJson(res, 400, {
       message: e instanceof AwsError ? `${e.code}: ${e.message}` : (e as Error).message,
     });
+    return;
   }
 }

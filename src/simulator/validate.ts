@@ -30,36 +30,54 @@ function check(rule: Rule, value: unknown, path: string, out: string[]): void {
   };
   switch (rule.kind) {
     case 'string': {
-      if (typeof value !== 'string') return fail('Member must be a string');
+      if (typeof value !== 'string') {
+        fail('Member must be a string');
+        return;
+      }
       if (rule.min !== undefined && value.length < rule.min) {
-        return fail(`Member must have length greater than or equal to ${rule.min}`);
+        fail(`Member must have length greater than or equal to ${rule.min}`);
+        return;
       }
       if (rule.max !== undefined && value.length > rule.max) {
-        return fail(`Member must have length less than or equal to ${rule.max}`);
+        fail(`Member must have length less than or equal to ${rule.max}`);
+        return;
       }
       if (rule.enum !== undefined && !rule.enum.includes(value)) {
-        return fail(`Member must satisfy enum value set: [${rule.enum.join(', ')}]`);
+        fail(`Member must satisfy enum value set: [${rule.enum.join(', ')}]`);
+        return;
       }
       if (rule.pattern !== undefined && !rule.pattern.test(value)) {
-        return fail(`Member must satisfy regular expression pattern: ${rule.pattern.source}`);
+        fail(`Member must satisfy regular expression pattern: ${rule.pattern.source}`);
+        return;
       }
       return;
     }
     case 'int': {
-      if (typeof value !== 'number' || !Number.isInteger(value)) return fail('Member must be an integer');
-      if (rule.min !== undefined && value < rule.min)
-        return fail(`Member must have value greater than or equal to ${rule.min}`);
-      if (rule.max !== undefined && value > rule.max)
-        return fail(`Member must have value less than or equal to ${rule.max}`);
+      if (typeof value !== 'number' || !Number.isInteger(value)) {
+        fail('Member must be an integer');
+        return;
+      }
+      if (rule.min !== undefined && value < rule.min) {
+        fail(`Member must have value greater than or equal to ${rule.min}`);
+        return;
+      }
+      if (rule.max !== undefined && value > rule.max) {
+        fail(`Member must have value less than or equal to ${rule.max}`);
+        return;
+      }
       return;
     }
     case 'bool':
       if (typeof value !== 'boolean') fail('Member must be a boolean');
       return;
     case 'list': {
-      if (!Array.isArray(value)) return fail('Member must be a list');
+      if (!Array.isArray(value)) {
+        fail('Member must be a list');
+        return;
+      }
       if (rule.min !== undefined && value.length < rule.min) {
-        return fail(`Member must have length greater than or equal to ${rule.min}`);
+        fail(`Member must have length greater than or equal to ${rule.min}`);
+        return;
       }
       value.forEach((item: unknown, i) => {
         check(rule.item, item, `${path}.${i + 1}.member`, out);
@@ -70,8 +88,10 @@ function check(rule: Rule, value: unknown, path: string, out: string[]): void {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('Member must be a map');
       return;
     case 'struct': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value))
-        return fail('Member must be a structure');
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        fail('Member must be a structure');
+        return;
+      }
       checkMembers(rule.members, value as Record<string, unknown>, path, out);
       return;
     }
@@ -243,7 +263,7 @@ export const encryptionConfiguration: Rule = {
   kind: 'struct',
   members: {
     KmsKey: {
-      rule: str(0, 256, /^arn:aws(-[\w]+)*:kms:[a-z\-]+-[0-9]{1}:[0-9]{12}:key\/[0-9a-f-]{36}$/),
+      rule: str(0, 256, /^arn:aws(-[\w]+)*:kms:[a-z-]+-[0-9]{1}:[0-9]{12}:key\/[0-9a-f-]{36}$/),
       required: true,
     },
   },
