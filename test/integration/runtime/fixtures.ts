@@ -4,6 +4,7 @@ import { connect, createServer, type Socket } from 'node:net';
 
 import { KubeConfig } from '@kubernetes/client-node';
 
+import type { Condition } from '../../../src/runtime/conditions.ts';
 import type { CustomResourceType } from '../../../src/runtime/custom-objects.ts';
 
 export const widgets: CustomResourceType = {
@@ -32,8 +33,7 @@ export const widgetCrd = {
             type: 'object',
             properties: {
               spec: { type: 'object', properties: { size: { type: 'integer' } } },
-              // client-node serialises a CRD by its own (camelCase) field names.
-              status: { type: 'object', xKubernetesPreserveUnknownFields: true },
+              status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
             },
           },
         },
@@ -54,7 +54,7 @@ export interface Widget {
     uid?: string;
   };
   spec?: { size?: number };
-  status?: Record<string, unknown>;
+  status?: { conditions?: Condition[]; [key: string]: unknown };
 }
 
 export function widget(namespace: string, name: string, size = 1): Widget {
