@@ -15,12 +15,14 @@
 // resourceVersion; 410 Gone relists. A watchdog restarts (and relists) an attempt that has delivered
 // nothing for `silenceTimeoutMs`, which covers a half-open connection and a list that never answers.
 import {
+  CustomObjectsApi,
   type KubernetesListObject,
   type KubernetesObject,
   type KubeConfig,
   Watch,
 } from '@kubernetes/client-node';
 
+import type { CustomResourceType } from './custom-objects.ts';
 import { discardLogger, type Logger } from './logging.ts';
 import { type Clock, type InformerSource, systemClock, type TimerHandle } from './types.ts';
 
@@ -442,4 +444,28 @@ function describeError(err: unknown): string {
     return status === undefined ? err.message : `${status} ${err.message}`;
   }
   return String(err);
+}
+
+/**
+ * An informer for a custom resource: one namespace when `namespace` is given, else every namespace (or the
+ * whole cluster for a cluster-scoped kind).
+ */
+export function customResourceInformer<T extends KubernetesObject>(
+  kubeConfig: KubeConfig,
+  resource: CustomResourceType,
+  options: Omit<InformerOptions<T>, 'path' | 'list' | 'kubeConfig'> & { namespace?: string } = {},
+): Informer<T> {
+  const { namespace, ...rest } = options;
+  const { group, version, plural } = resource;
+  const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  const scoped = resource.namespaced && namespace !== undefined;
+  const path = scoped
+    ? `/apis/${group}/${version}/namespaces/${namespace}/${plural}`
+    : `/apis/${group}/${version}/${plural}`;
+  // CustomObjectsApi types custom objects as `object`; the list at this path is a list of T.
+  const list = (): Promise<KubernetesListObject<T>> =>
+    (scoped
+      ? api.listNamespacedCustomObject({ group, version, namespace, plural })
+      : api.listClusterCustomObject({ group, version, plural })) as Promise<KubernetesListObject<T>>;
+  return new Informer<T>({ name: `${plural}.${group}`, ...rest, kubeConfig, path, list });
 }

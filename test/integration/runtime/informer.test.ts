@@ -5,7 +5,11 @@ import { after, before, describe, it } from 'node:test';
 
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 
-import { Informer, type InformerOptions } from '../../../src/runtime/informer.ts';
+import {
+  customResourceInformer,
+  type Informer,
+  type InformerOptions,
+} from '../../../src/runtime/informer.ts';
 import { startTestCluster, type TestCluster } from '../../harness/cluster.ts';
 import { eventually, startProxy, type Widget, widget, widgetCrd, widgets } from './fixtures.ts';
 
@@ -29,13 +33,8 @@ function widgetInformer(
   namespace: string,
   options: Partial<InformerOptions<Widget>> = {},
 ): { informer: Informer<Widget>; seen: string[] } {
-  const api = kubeConfig.makeApiClient(CustomObjectsApi);
-  const informer = new Informer<Widget>({
-    kubeConfig,
-    path: `/apis/${group}/${version}/namespaces/${namespace}/${plural}`,
-    // CustomObjectsApi returns `any` for custom objects; the list is a WidgetList.
-    list: () =>
-      api.listNamespacedCustomObject({ group, version, namespace, plural }) as Promise<{ items: Widget[] }>,
+  const informer = customResourceInformer<Widget>(kubeConfig, widgets, {
+    namespace,
     initialBackoffMs: 100,
     maxBackoffMs: 1_000,
     ...options,
