@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chooseBackend } from '../test/harness/cluster.ts';
+import { ensureBinaries } from '../test/harness/control-plane.ts';
 
 const suite = process.argv[2] ?? 'all';
 const suites: Record<string, string[]> = {
@@ -33,6 +35,16 @@ function run(label: string, cmd: string, args: string[]): void {
 if (suite === 'all') {
   run('typecheck', 'npx', ['--no-install', 'tsc', '--noEmit', '-p', 'tsconfig.json']);
   run('lint', 'npx', ['--no-install', 'eslint', '.']);
+}
+
+// Build the control plane once, before test files start in parallel, so a cold cache shows up as one
+// clearly labelled step rather than as the first integration test taking minutes.
+if (globs.some((glob) => glob.startsWith('test/integration')) && chooseBackend() === 'go') {
+  const started = Date.now();
+  await ensureBinaries((line) => {
+    console.log(line);
+  });
+  console.log(`control plane binaries: ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
 
 const outDir = mkdtempSync(join(tmpdir(), 'apprunner-net-test-'));
