@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ApiException, type RequestContext, type setHeaderOptions } from '@kubernetes/client-node';
+import { ApiException, type setHeaderOptions } from '@kubernetes/client-node';
 
 import {
   type EventBody,
@@ -12,6 +12,7 @@ import {
 } from '../../../src/runtime/events.ts';
 import { createLogger } from '../../../src/runtime/logging.ts';
 import { FakeClock } from './fake-clock.ts';
+import { contentTypeSetBy } from './request-options.ts';
 
 /** Stores Events by name like the API server; `failNext` makes the next call fail with that status. */
 class FakeEventApi implements EventClient {
@@ -50,19 +51,6 @@ class FakeEventApi implements EventClient {
     this.failNext = undefined;
     throw new ApiException(code, 'injected', {}, {});
   }
-}
-
-/** Runs the request middleware client-node would run, and reports the Content-Type it sets. */
-function contentTypeSetBy(options: ReturnType<typeof setHeaderOptions> | undefined): string | undefined {
-  const headers: Record<string, string> = {};
-  const request = {
-    setHeaderParam: (key: string, value: string) => {
-      headers[key] = value;
-    },
-  };
-  // The middleware only calls setHeaderParam; a whole RequestContext would need a URL and an HTTP method.
-  for (const m of options?.middleware ?? []) void m.pre(request as unknown as RequestContext);
-  return headers['Content-Type'];
 }
 
 const connector = {
