@@ -1,21 +1,9 @@
 // Hand-written XML output for the IAM (awsQuery) and EC2 (ec2Query) protocols. Only what those
 // protocols need: escaped text, nested elements, and lists.
 
+/** Escapes element text (the simulator writes no attribute values from input, so quotes stay as they are, as AWS does). */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => {
-    switch (c) {
-      case '&':
-        return '&amp;';
-      case '<':
-        return '&lt;';
-      case '>':
-        return '&gt;';
-      case '"':
-        return '&quot;';
-      default:
-        return '&apos;';
-    }
-  });
+  return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 }
 
 /** A value that can become XML: text, a nested record of elements, or a list (rendered by the caller). */

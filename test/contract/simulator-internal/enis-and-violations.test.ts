@@ -61,7 +61,7 @@ void describe('ENIs of attached services', () => {
     assert.equal(ops[0]?.Status, 'ROLLBACK_SUCCEEDED');
     const { Service } = await sim.apprunner.send(new DescribeServiceCommand({ ServiceArn: svc }));
     assert.equal(Service?.Status, 'RUNNING');
-    assert.equal(Service?.NetworkConfiguration?.EgressConfiguration?.EgressType, 'DEFAULT');
+    assert.equal(Service.NetworkConfiguration?.EgressConfiguration?.EgressType, 'DEFAULT');
     const found = (await violations(sim)).filter((v) => v.invariant.startsWith('SLR policy'));
     assert.equal(found.length, 1);
     assert.match(found[0]?.detail ?? '', /ec2:CreateNetworkInterface/);
@@ -113,7 +113,7 @@ void describe('Violations', () => {
     const [v] = await violations(sim);
     assert.match(v?.invariant ?? '', /^I7/);
     assert.equal(v?.caller, 'AKIDSAME app/replica-b');
-    assert.match(v?.detail ?? '', /AKIDSAME app\/replica-a/);
+    assert.match(v.detail, /AKIDSAME app\/replica-a/);
   });
 
   void test('one caller mutating repeatedly is not a violation', async (t) => {
