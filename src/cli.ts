@@ -14,6 +14,11 @@ switch (command) {
   case '--help':
     process.stdout.write(usage);
     break;
+  case 'run': {
+    const { main } = await import('./operator.ts');
+    process.exitCode = await main(process.argv.slice(3));
+    break;
+  }
   case 'simulate': {
     const { main } = await import('./simulator/cli.ts');
     process.exitCode = await main(process.argv.slice(3));
