@@ -157,9 +157,10 @@ export class LeaseLeaderElector implements Leadership {
   async #campaign(onStartedLeading: (signal: AbortSignal) => void): Promise<void> {
     this.#log.info('Started campaigning for the lease');
     while (!this.#isStopping()) {
+      const attemptStartedAt = this.#clock.now();
       const acquired = await this.#tryAcquireOrRenew();
       if (acquired && !this.#isStopping()) {
-        this.#startTerm(onStartedLeading);
+        this.#startTerm(onStartedLeading, attemptStartedAt);
         await this.#renewWhileLeading();
       } else if (!this.#isStopping()) {
         await this.#sleep(this.#retryPeriodMs * (1 + acquireJitter * this.#random()));
@@ -169,9 +170,10 @@ export class LeaseLeaderElector implements Leadership {
     this.#loop = undefined;
   }
 
-  #startTerm(onStartedLeading: (signal: AbortSignal) => void): void {
+  /** The renew deadline counts from when the winning request was sent: the lease may be that old already. */
+  #startTerm(onStartedLeading: (signal: AbortSignal) => void, acquiredAt: number): void {
     const controller = new AbortController();
-    this.#term = { controller, deadline: this.#armDeadline(this.#clock.now()) };
+    this.#term = { controller, deadline: this.#armDeadline(acquiredAt) };
     this.#log.info('Became the leader');
     try {
       onStartedLeading(controller.signal);
