@@ -381,13 +381,18 @@ function ensureServiceLinkedRole(ctx: Ctx): void {
   if (ctx.config.faults.accessDeniedOnSlrCreation) throw denied('access denied');
   const policy = ctx.config.callerPolicy;
   if (policy !== null) {
-    const decision = evaluatePolicy(policy, {
-      action: 'iam:CreateServiceLinkedRole',
-      resource: slrArn(ctx.accountId),
-      context: { 'iam:AWSServiceName': SLR_PRINCIPAL },
-    });
-    if (decision.effect !== 'Allow')
-      throw denied('the caller is not authorized to perform iam:CreateServiceLinkedRole');
+    let allowed: boolean;
+    try {
+      allowed =
+        evaluatePolicy(policy, {
+          action: 'iam:CreateServiceLinkedRole',
+          resource: slrArn(ctx.accountId),
+          context: { 'iam:AWSServiceName': SLR_PRINCIPAL, 'aws:RequestedRegion': ctx.region },
+        }).effect === 'Allow';
+    } catch {
+      allowed = false;
+    }
+    if (!allowed) throw denied('the caller is not authorized to perform iam:CreateServiceLinkedRole');
   }
   createRole(ctx, SLR_NAME, SLR_PRINCIPAL, 'Service-linked role for App Runner networking (VPC connectors).');
 }

@@ -23,6 +23,8 @@ import {
 export const SLR_NAME = 'AWSServiceRoleForAppRunnerNetworking';
 export const SLR_PRINCIPAL = 'networking.apprunner.amazonaws.com';
 export const ENI_TAG = 'AWSAppRunnerManaged';
+/** Who performs App Runner's own EC2 actions, in violations. */
+const APP_RUNNER_ACTOR = `${SLR_NAME} (App Runner)`;
 
 /** Everything a request handler needs; built once per request by the server. */
 export interface Ctx {
@@ -34,7 +36,13 @@ export interface Ctx {
   region: string;
   caller: string;
   operation: string;
-  violation(invariant: string, resource: string, detail: string, caller?: string): void;
+  /** Records a violation; `actor` overrides who did it, what and when (App Runner's own ENI actions). */
+  violation(
+    invariant: string,
+    resource: string,
+    detail: string,
+    actor?: { caller: string; operation: string; at: number },
+  ): void;
 }
 
 export const Invariants = {
@@ -175,7 +183,11 @@ function createEnis(
     for (const check of checks) {
       const verdict = slrAllows(ctx, check);
       if (!verdict.ok) {
-        ctx.violation(Invariants.slrPolicyDenied, service.arn, verdict.why, `${SLR_NAME} (App Runner)`);
+        ctx.violation(Invariants.slrPolicyDenied, service.arn, verdict.why, {
+          caller: APP_RUNNER_ACTOR,
+          operation: check.action,
+          at,
+        });
         return verdict.why;
       }
     }
@@ -199,7 +211,13 @@ function createEnis(
 }
 
 /** Deletes the service's ENIs for a connector (all connectors if undefined); denied deletions leak and are violations. */
-function deleteEnis(ctx: Ctx, region: string, service: Service, connectorArn: string | undefined): void {
+function deleteEnis(
+  ctx: Ctx,
+  region: string,
+  service: Service,
+  connectorArn: string | undefined,
+  at: number,
+): void {
   const r = regionOf(ctx.world, region);
   r.networkInterfaces = r.networkInterfaces.filter((eni) => {
     if (eni.serviceArn !== service.arn) return true;
@@ -211,12 +229,11 @@ function deleteEnis(ctx: Ctx, region: string, service: Service, connectorArn: st
       context: { [`ec2:ResourceTag/${ENI_TAG}`]: tag, 'aws:RequestedRegion': region },
     });
     if (verdict.ok) return false;
-    ctx.violation(
-      Invariants.slrPolicyDenied,
-      eni.id,
-      `${verdict.why}; the ENI leaked`,
-      `${SLR_NAME} (App Runner)`,
-    );
+    ctx.violation(Invariants.slrPolicyDenied, eni.id, `${verdict.why}; the ENI leaked`, {
+      caller: APP_RUNNER_ACTOR,
+      operation: 'ec2:DeleteNetworkInterface',
+      at,
+    });
     return true;
   });
 }
@@ -353,7 +370,7 @@ function finishOperation(
       if (op.outcome === 'SUCCEEDED') s.status = 'RUNNING';
       else {
         s.status = 'CREATE_FAILED';
-        deleteEnis(ctx, region, s, undefined);
+        deleteEnis(ctx, region, s, undefined, at);
       }
       break;
     case 'UPDATE_SERVICE':
@@ -365,13 +382,13 @@ function finishOperation(
         s.network = { ...before };
         s.status = op.previousStatus === 'PAUSED' ? 'PAUSED' : 'RUNNING';
         if (after.vpcConnectorArn !== before.vpcConnectorArn) {
-          deleteEnis(ctx, region, s, after.vpcConnectorArn);
+          deleteEnis(ctx, region, s, after.vpcConnectorArn, at);
           hold(ctx, r, after.vpcConnectorArn, s.arn, at);
         }
       } else {
         s.status = op.settledStatus ?? 'RUNNING';
         if (before !== undefined && before.vpcConnectorArn !== after.vpcConnectorArn) {
-          if (before.vpcConnectorArn !== undefined) deleteEnis(ctx, region, s, before.vpcConnectorArn);
+          if (before.vpcConnectorArn !== undefined) deleteEnis(ctx, region, s, before.vpcConnectorArn, at);
           hold(ctx, r, before.vpcConnectorArn, s.arn, at);
         }
       }
@@ -386,7 +403,7 @@ function finishOperation(
     case 'DELETE_SERVICE':
       s.status = 'DELETED';
       s.deletedAt = at;
-      deleteEnis(ctx, region, s, undefined);
+      deleteEnis(ctx, region, s, undefined, at);
       if (s.network.egressType === 'VPC') hold(ctx, r, s.network.vpcConnectorArn, s.arn, at);
       break;
   }

@@ -156,12 +156,12 @@ export class SimulatorEngine {
       region,
       caller,
       operation,
-      violation: (invariant, resource, detail, who) => {
+      violation: (invariant, resource, detail, actor) => {
         const v: Violation = {
-          time: iso(now),
+          time: iso(actor?.at ?? now),
           invariant,
-          caller: who ?? caller,
-          operation,
+          caller: actor?.caller ?? caller,
+          operation: actor?.operation ?? operation,
           resource,
           detail,
         };
@@ -331,17 +331,23 @@ export class SimulatorEngine {
     const policy = this.config.callerPolicy;
     if (policy === null) return;
     const action = `${protocol}:${operation}`;
-    const decision = evaluatePolicy(policy, {
-      action,
-      resource: target.resource,
-      context: { 'aws:RequestedRegion': ctx.region, ...target.context },
-    });
-    if (decision.effect === 'Allow') return;
+    let why: string;
+    try {
+      const decision = evaluatePolicy(policy, {
+        action,
+        resource: target.resource,
+        context: { 'aws:RequestedRegion': ctx.region, ...target.context },
+      });
+      if (decision.effect === 'Allow') return;
+      why =
+        decision.effect === 'ExplicitDeny'
+          ? 'with an explicit deny in an identity-based policy'
+          : `because no identity-based policy allows the ${action} action`;
+    } catch (e) {
+      // A policy the simulator cannot read denies, loudly, rather than allowing by accident.
+      why = `because the simulator cannot evaluate the caller policy: ${(e as Error).message}`;
+    }
     const user = `arn:aws:iam::${this.accountId}:user/${accessKeyId}`;
-    const why =
-      decision.effect === 'ExplicitDeny'
-        ? 'with an explicit deny in an identity-based policy'
-        : `because no identity-based policy allows the ${action} action`;
     const message = `User: ${user} is not authorized to perform: ${action} on resource: ${target.resource} ${why}`;
     throw protocol === 'apprunner'
       ? appRunnerErrors.accessDenied(message)
