@@ -2,9 +2,6 @@
 // reset and seed, and the state file across a restart (issue 3 "Admin API").
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   DeleteVpcConnectorCommand,
   DescribeVpcConnectorCommand,
@@ -18,13 +15,12 @@ import {
   DEFAULT_EGRESS,
   REGION,
   SLR_NAME,
-  WORLD,
   createConnector,
   describeService,
   expectAwsError,
   fakeClock,
-  standardSeed,
   startHarness,
+  tempStateFile,
   updateNetwork,
   updateNetworkAndSettle,
   vpcEgress,
@@ -59,10 +55,10 @@ void describe('Audit log', () => {
     );
     const [create, badList] = fromFirstCreate;
     assert.equal(create?.region, REGION);
-    assert.equal(create?.status, 200);
+    assert.equal(create.status, 200);
     assert.equal(badList?.status, 400);
-    assert.equal(badList?.error, 'InvalidRequestException');
-    assert.match(JSON.stringify(create?.raw), /audited/, 'key parameters (the connector name) are recorded');
+    assert.equal(badList.error, 'InvalidRequestException');
+    assert.match(JSON.stringify(create.raw), /audited/, 'key parameters (the connector name) are recorded');
   });
 });
 
@@ -92,7 +88,7 @@ void describe('Violations', () => {
     assert.equal(violations.length, 1, JSON.stringify(violations));
     assert.equal(violations[0]?.operation, 'DeleteVpcConnector');
     assert.match(
-      JSON.stringify(violations[0]?.raw),
+      JSON.stringify(violations[0].raw),
       new RegExp(connector.VpcConnectorArn.replaceAll('/', '\\/')),
     );
   });
@@ -117,7 +113,7 @@ void describe('Violations', () => {
     const violations = await h.admin.violations();
     assert.equal(violations.length, 1, JSON.stringify(violations));
     assert.equal(violations[0]?.operation, 'UpdateService');
-    assert.match(JSON.stringify(violations[0]?.raw), new RegExp(arn.replaceAll('/', '\\/')));
+    assert.match(JSON.stringify(violations[0].raw), new RegExp(arn.replaceAll('/', '\\/')));
   });
 
   void test('two callers mutating one resource within a short window are listed as a violation', async (t) => {
@@ -139,31 +135,49 @@ void describe('Violations', () => {
 });
 
 void describe('Reset and seed', () => {
-  void test('POST /_sim/reset empties the world and POST /_sim/seed brings the seeded network and services back', async (t) => {
+  void test('POST /_sim/reset drops what the calls created and POST /_sim/seed adds a network and services', async (t) => {
     const h = await startHarness(t);
     await createConnector(h.apprunner, 'before-reset');
     await h.admin.reset();
-    assert.deepEqual((await h.apprunner.send(new ListVpcConnectorsCommand({}))).VpcConnectors, []);
+    assert.deepEqual((await h.apprunner.send(new ListVpcConnectorsCommand({}))).VpcConnectors ?? [], []);
     await expectAwsError(h.iam.send(new GetRoleCommand({ RoleName: SLR_NAME })), {
       name: 'NoSuchEntityException',
       status: 404,
     });
-    await h.admin.seed(standardSeed());
-    const { Subnets } = await h.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [...WORLD.vpc1.subnets] }));
-    assert.equal(Subnets?.length, 2);
-    const { ServiceSummaryList } = await h.apprunner.send(new ListServicesCommand({ MaxResults: 20 }));
-    assert.ok((ServiceSummaryList ?? []).length > 0);
-    await createConnector(h.apprunner, 'after-seed');
+    await h.admin.seed({
+      regions: {
+        [REGION]: {
+          vpcs: [
+            {
+              vpcId: 'vpc-0d000000000000001',
+              cidrBlock: '10.4.0.0/16',
+              subnets: [{ subnetId: 'subnet-0d000000000000011', cidrBlock: '10.4.1.0/24' }],
+              securityGroups: [{ groupId: 'sg-0d000000000000021', groupName: 'late' }],
+            },
+          ],
+          services: [{ serviceName: 'seeded-late' }],
+        },
+      },
+    });
+    const { Subnets } = await h.ec2.send(
+      new DescribeSubnetsCommand({ SubnetIds: ['subnet-0d000000000000011'] }),
+    );
+    assert.equal(Subnets?.[0]?.VpcId, 'vpc-0d000000000000001');
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await h.apprunner.send(new ListServicesCommand({ NextToken: nextToken }));
+      names.push(...(page.ServiceSummaryList ?? []).map((s) => s.ServiceName ?? ''));
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    assert.ok(names.includes('seeded-late'), `seeded service listed (got ${names.join(', ')})`);
+    await createConnector(h.apprunner, 'after-seed', ['subnet-0d000000000000011'], ['sg-0d000000000000021']);
   });
 });
 
 void describe('State file', () => {
   void test('a simulator restarted on the same state file keeps connectors, services, operations and the SLR', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'sim-state-'));
-    t.after(() => {
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const stateFile = join(dir, 'world.json');
+    const stateFile = tempStateFile(t);
     const clock = fakeClock();
 
     const first = await startHarness(t, { stateFile, clock });
@@ -193,11 +207,7 @@ void describe('State file', () => {
   });
 
   void test('an operation in progress at shutdown finishes after the restart', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'sim-state-'));
-    t.after(() => {
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const stateFile = join(dir, 'world.json');
+    const stateFile = tempStateFile(t);
     const clock = fakeClock();
     const first = await startHarness(t, { stateFile, clock });
     const serviceArn = first.serviceArn('svc-alpha');

@@ -1,6 +1,7 @@
 // The AWS CLI against the simulator (issue 3 acceptance: "The AWS CLI … works against it for the App
 // Runner and IAM operations above (--endpoint-url), including error output"). Runs only when an `aws`
-// executable works on this machine; install it with `pip install awscli` (checked with aws-cli/1.45.11).
+// executable works on this machine (or the one named by APPRUNNER_NET_AWS_CLI); install it with
+// `pip install awscli` (checked with aws-cli/1.45.11 and 1.46.3).
 // The CLI runs asynchronously: the simulator lives in this process and must keep answering.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ACCOUNT,
+  EPOCH,
   REGION,
   SETTLE_MS,
   SLR_ARN,
@@ -54,18 +56,30 @@ after(() => {
   rmSync(home, { recursive: true, force: true });
 });
 
-const version = await run('aws', ['--version'], cliEnv);
+const awsBin = process.env.APPRUNNER_NET_AWS_CLI ?? 'aws';
+const version = await run(awsBin, ['--version'], cliEnv);
 const skip =
   version.code === 0 ? false : 'no working `aws` executable on PATH (install with `pip install awscli`)';
 
 async function aws(h: Harness, ...args: string[]): Promise<CliResult> {
-  return run('aws', [...args, '--endpoint-url', h.url, '--region', REGION, '--output', 'json'], cliEnv);
+  return run(awsBin, [...args, '--endpoint-url', h.url, '--region', REGION, '--output', 'json'], cliEnv);
 }
 
 async function awsJson(h: Harness, ...args: string[]): Promise<Record<string, unknown>> {
   const result = await aws(h, ...args);
   assert.equal(result.code, 0, `aws ${args.join(' ')} failed: ${result.stderr}`);
   return JSON.parse(result.stdout === '' ? '{}' : result.stdout) as Record<string, unknown>;
+}
+
+/** aws-cli v1 exits 255 on a service error, v2 exits 254; both print the same error line. */
+function assertServiceErrorExit(result: CliResult): void {
+  assert.ok(result.code === 254 || result.code === 255, `exit code ${result.code}: ${result.stderr}`);
+}
+
+/** aws-cli v1 prints the service's epoch seconds as they came; v2 formats them as ISO 8601. */
+function assertCliTime(value: unknown, epochMs: number): void {
+  const ms = typeof value === 'number' ? value * 1000 : typeof value === 'string' ? Date.parse(value) : NaN;
+  assert.equal(ms, epochMs, `timestamp ${String(value)}`);
 }
 
 function errorLine(operation: string, code: string, message: string): string {
@@ -100,11 +114,7 @@ void describe('AWS CLI against the simulator', { skip }, () => {
     const arn = String(field(created, 'VpcConnector', 'VpcConnectorArn'));
     assert.match(arn, connectorArnPattern('cli-conn'));
     assert.equal(field(created, 'VpcConnector', 'Status'), 'ACTIVE');
-    assert.equal(
-      typeof field(created, 'VpcConnector', 'CreatedAt'),
-      'string',
-      'the CLI renders timestamps as text',
-    );
+    assertCliTime(field(created, 'VpcConnector', 'CreatedAt'), EPOCH);
 
     const described = await awsJson(h, 'apprunner', 'describe-vpc-connector', '--vpc-connector-arn', arn);
     assert.equal(field(described, 'VpcConnector', 'VpcConnectorRevision'), 1);
@@ -153,7 +163,7 @@ void describe('AWS CLI against the simulator', { skip }, () => {
     );
 
     const inUse = await aws(h, 'apprunner', 'delete-vpc-connector', '--vpc-connector-arn', arn);
-    assert.equal(inUse.code, 254, 'a service error exits 254');
+    assertServiceErrorExit(inUse);
     assert.ok(
       inUse.stderr.includes(
         errorLine(
@@ -177,14 +187,14 @@ void describe('AWS CLI against the simulator', { skip }, () => {
     h.clock.advance(SETTLE_MS);
     const deleted = await awsJson(h, 'apprunner', 'delete-vpc-connector', '--vpc-connector-arn', arn);
     assert.equal(field(deleted, 'VpcConnector', 'Status'), 'INACTIVE');
-    assert.equal(typeof field(deleted, 'VpcConnector', 'DeletedAt'), 'string');
+    assertCliTime(field(deleted, 'VpcConnector', 'DeletedAt'), EPOCH + 2 * SETTLE_MS);
   });
 
   void test('server-side validation reaches the CLI user as InvalidRequestException', async (t) => {
     const h = await startHarness(t);
     // botocore checks only minimums client-side, so 101 goes to the server (semantics.md §12).
     const result = await aws(h, 'apprunner', 'list-vpc-connectors', '--max-results', '101');
-    assert.equal(result.code, 254);
+    assertServiceErrorExit(result);
     assert.match(
       result.stderr,
       /An error occurred \(InvalidRequestException\) when calling the ListVpcConnectors operation: /,
@@ -194,7 +204,7 @@ void describe('AWS CLI against the simulator', { skip }, () => {
   void test('IAM service-linked role commands work, including NoSuchEntity and InvalidInput errors', async (t) => {
     const h = await startHarness(t);
     const absent = await aws(h, 'iam', 'get-role', '--role-name', SLR_NAME);
-    assert.equal(absent.code, 254);
+    assertServiceErrorExit(absent);
     assert.ok(
       absent.stderr.includes(
         errorLine('GetRole', 'NoSuchEntity', `The role with name ${SLR_NAME} cannot be found.`),
@@ -219,7 +229,7 @@ void describe('AWS CLI against the simulator', { skip }, () => {
     );
 
     const duplicate = await aws(h, 'iam', 'create-service-linked-role', '--aws-service-name', SLR_SERVICE);
-    assert.equal(duplicate.code, 254);
+    assertServiceErrorExit(duplicate);
     assert.ok(
       duplicate.stderr.includes(
         errorLine(
@@ -232,7 +242,7 @@ void describe('AWS CLI against the simulator', { skip }, () => {
     );
 
     const protectedRole = await aws(h, 'iam', 'delete-role', '--role-name', SLR_NAME);
-    assert.equal(protectedRole.code, 254);
+    assertServiceErrorExit(protectedRole);
     assert.match(
       protectedRole.stderr,
       /An error occurred \(UnmodifiableEntity\) when calling the DeleteRole operation: /,

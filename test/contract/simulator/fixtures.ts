@@ -3,13 +3,15 @@
 // read as AWS behaviour and only this file adapts when those choices move.
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   AppRunnerClient,
   CreateServiceCommand,
   CreateVpcConnectorCommand,
   DescribeServiceCommand,
   ListOperationsCommand,
-  ListServicesCommand,
   UpdateServiceCommand,
   type NetworkConfiguration,
   type OperationSummary,
@@ -190,6 +192,14 @@ export interface Knobs {
   slrDeletionFails?: boolean;
   /** Identity policy evaluated for every call. */
   callerPolicy?: PolicyDocument;
+  /** After the SLR is created, GetRole answers NoSuchEntity this long. */
+  slrReadDelayMs?: number;
+  /** A new connector is missing from ListVpcConnectors this long. */
+  connectorListDelayMs?: number;
+  /** Added before every answer (real time, not the fake clock). */
+  latencyMs?: number;
+  /** Token bucket for read calls. */
+  readBucket?: { ratePerSecond: number; burst: number };
 }
 
 export interface PolicyDocument {
@@ -221,8 +231,13 @@ export function toConfig(knobs: Knobs): SimulatorConfig {
   const config: SimulatorConfig = {};
   const faults: NonNullable<SimulatorConfig['faults']> = {};
   const behaviour: NonNullable<SimulatorConfig['behaviour']> = {};
-  if (knobs.inUseLingerMs !== undefined)
-    config.consistency = { connectorReleaseLingerMs: knobs.inUseLingerMs };
+  const consistency: NonNullable<SimulatorConfig['consistency']> = {};
+  if (knobs.inUseLingerMs !== undefined) consistency.connectorReleaseLingerMs = knobs.inUseLingerMs;
+  if (knobs.slrReadDelayMs !== undefined) consistency.slrReadDelayMs = knobs.slrReadDelayMs;
+  if (knobs.connectorListDelayMs !== undefined) consistency.connectorListDelayMs = knobs.connectorListDelayMs;
+  if (Object.keys(consistency).length > 0) config.consistency = consistency;
+  if (knobs.latencyMs !== undefined) faults.latency = { fixedMs: knobs.latencyMs };
+  if (knobs.readBucket !== undefined) faults.throttling = { read: knobs.readBucket };
   if (knobs.shortPages !== undefined) {
     config.pagination = { shortPageRate: knobs.shortPages ? 1 : 0, shortPageOperations: ['ListServices'] };
   }
@@ -348,6 +363,20 @@ export interface Harness extends Clients {
   close(): Promise<void>;
 }
 
+/** Harnesses not yet closed, by state file, so a state directory is removed only after they flushed. */
+const openByStateFile = new Map<string, Set<Harness>>();
+
+/** A state file in a fresh directory, removed when the test ends (after every harness using it closed). */
+export function tempStateFile(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-state-'));
+  const file = join(dir, 'world.json');
+  t.after(async () => {
+    await Promise.all([...(openByStateFile.get(file) ?? [])].map((h) => h.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return file;
+}
+
 /** Starts a simulator on a random loopback port with a fake clock; closes it when the test ends. */
 export async function startHarness(
   t: TestContext | undefined,
@@ -366,24 +395,13 @@ export async function startHarness(
   const extra: Clients[] = [];
   const main = makeClients(sim.url);
   const serviceArns = new Map<string, string>();
-  if (options.empty !== true) {
-    let nextToken: string | undefined;
-    do {
-      const page = await main.apprunner.send(new ListServicesCommand({ NextToken: nextToken }));
-      for (const summary of page.ServiceSummaryList ?? []) {
-        if (summary.ServiceName !== undefined && summary.ServiceArn !== undefined) {
-          serviceArns.set(summary.ServiceName, summary.ServiceArn);
-        }
-      }
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined);
-  }
+  const admin = makeAdmin(sim.url);
   let closed = false;
   const harness: Harness = {
     ...main,
     url: sim.url,
     clock,
-    admin: makeAdmin(sim.url),
+    admin,
     clientsFor: (region, accessKeyId) => {
       const clients = makeClients(sim.url, region, accessKeyId);
       extra.push(clients);
@@ -397,12 +415,27 @@ export async function startHarness(
     close: async () => {
       if (closed) return;
       closed = true;
+      if (options.stateFile !== undefined) openByStateFile.get(options.stateFile)?.delete(harness);
       destroyClients(main);
       extra.forEach(destroyClients);
       await sim.close();
     },
   };
+  if (options.stateFile !== undefined) {
+    const open = openByStateFile.get(options.stateFile) ?? new Set<Harness>();
+    open.add(harness);
+    openByStateFile.set(options.stateFile, open);
+  }
   t?.after(() => harness.close());
+  // Discovered through the admin API, which no fault or caller policy affects.
+  if (options.empty !== true) {
+    const regions = asRecord(asRecord(await admin.state()).regions);
+    for (const service of listFrom(regions[REGION], 'services')) {
+      const name = str(service.name);
+      const arn = str(service.arn);
+      if (name !== undefined && arn !== undefined) serviceArns.set(name, arn);
+    }
+  }
   return harness;
 }
 

@@ -93,7 +93,7 @@ void describe('The networking SLR', () => {
       new CreateServiceLinkedRoleCommand({ AWSServiceName: SLR_SERVICE }),
     );
     assert.equal(role?.RoleName, SLR_NAME);
-    assert.equal(role?.Arn, SLR_ARN);
+    assert.equal(role.Arn, SLR_ARN);
     await expectAwsError(h.iam.send(new CreateServiceLinkedRoleCommand({ AWSServiceName: SLR_SERVICE })), {
       name: 'InvalidInputException',
       status: 400,

@@ -44,14 +44,14 @@ void describe('Service shape', () => {
       `arn:aws:apprunner:${REGION}:${ACCOUNT}:service/fresh-svc/${service.ServiceId}`,
     );
     assert.deepEqual(service.NetworkConfiguration?.EgressConfiguration?.EgressType, 'DEFAULT');
-    assert.equal(service.NetworkConfiguration?.EgressConfiguration?.VpcConnectorArn, undefined);
-    assert.equal(service.NetworkConfiguration?.IngressConfiguration?.IsPubliclyAccessible, true);
-    assert.equal(service.NetworkConfiguration?.IpAddressType, 'IPV4', 'IpAddressType defaults to IPV4');
+    assert.equal(service.NetworkConfiguration.EgressConfiguration.VpcConnectorArn, undefined);
+    assert.equal(service.NetworkConfiguration.IngressConfiguration?.IsPubliclyAccessible, true);
+    assert.equal(service.NetworkConfiguration.IpAddressType, 'IPV4', 'IpAddressType defaults to IPV4');
     assert.ok((service.ServiceUrl ?? '') !== '', 'a public service has a ServiceUrl');
     const operations = await listAllOperations(h.apprunner, service.ServiceArn);
     assert.equal(operations.length, 1);
     assert.equal(operations[0]?.Type, 'CREATE_SERVICE');
-    assert.equal(operations[0]?.Status, 'SUCCEEDED');
+    assert.equal(operations[0].Status, 'SUCCEEDED');
   });
 
   void test('seeded services are RUNNING and listed', async (t) => {
@@ -84,10 +84,10 @@ void describe('UpdateService is asynchronous', () => {
     assert.equal(described.Status, 'OPERATION_IN_PROGRESS');
     const [latest] = await listAllOperations(h.apprunner, arn);
     assert.equal(latest?.Id, operationId);
-    assert.equal(latest?.Type, 'UPDATE_SERVICE');
-    assert.ok(latest?.Status === 'PENDING' || latest?.Status === 'IN_PROGRESS', `got ${latest?.Status}`);
-    assert.equal(latest?.TargetArn, arn);
-    assert.equal(latest?.EndedAt, undefined, 'an unfinished operation has no EndedAt');
+    assert.equal(latest.Type, 'UPDATE_SERVICE');
+    assert.ok(latest.Status === 'PENDING' || latest.Status === 'IN_PROGRESS', `got ${latest.Status}`);
+    assert.equal(latest.TargetArn, arn);
+    assert.equal(latest.EndedAt, undefined, 'an unfinished operation has no EndedAt');
   });
 
   void test('the first association of a subnet+SG combination adds the one-time delay; the second does not', async (t) => {
@@ -107,7 +107,7 @@ void describe('UpdateService is asynchronous', () => {
     assert.equal((await describeService(h.apprunner, alpha)).Status, 'RUNNING');
     const [done] = await listAllOperations(h.apprunner, alpha);
     assert.equal(done?.Status, 'SUCCEEDED');
-    assert.ok(done?.EndedAt !== undefined, 'a finished operation has EndedAt');
+    assert.ok(done.EndedAt !== undefined, 'a finished operation has EndedAt');
 
     await updateNetwork(h.apprunner, bravo, vpcEgress(connector.VpcConnectorArn));
     h.clock.advance(TIMINGS.operationMs + 1_000);
@@ -265,7 +265,7 @@ void describe('NetworkConfiguration semantics', () => {
     });
     const detached = await updateNetworkAndSettle(h, arn, DEFAULT_EGRESS);
     assert.equal(detached.NetworkConfiguration?.EgressConfiguration?.EgressType, 'DEFAULT');
-    assert.equal(detached.NetworkConfiguration?.EgressConfiguration?.VpcConnectorArn, undefined);
+    assert.equal(detached.NetworkConfiguration.EgressConfiguration.VpcConnectorArn, undefined);
   });
 
   const rejected = [
@@ -336,8 +336,8 @@ void describe('Failure injection on operations', () => {
     }
     const [op] = await listAllOperations(h.apprunner, arn);
     assert.equal(op?.Id, operationId);
-    assert.equal(op?.Status, 'ROLLBACK_SUCCEEDED');
-    assert.ok(op?.EndedAt !== undefined);
+    assert.equal(op.Status, 'ROLLBACK_SUCCEEDED');
+    assert.ok(op.EndedAt !== undefined);
     assert.ok(!statuses.has('SUCCEEDED'), 'a rolled-back operation is never SUCCEEDED');
     const after = await describeService(h.apprunner, arn);
     assert.equal(after.Status, 'RUNNING', 'the service looks healthy: only the operation tells');
@@ -387,7 +387,7 @@ void describe('Deleted services', () => {
     assert.ok(gone.DeletedAt !== undefined);
     const [op] = await listAllOperations(h.apprunner, arn);
     assert.equal(op?.Type, 'DELETE_SERVICE');
-    assert.equal(op?.Status, 'SUCCEEDED');
+    assert.equal(op.Status, 'SUCCEEDED');
     h.clock.advance(TIMINGS.deletedServiceRetentionMs + 1_000);
     await expectAwsError(describeService(h.apprunner, arn), {
       name: 'ResourceNotFoundException',

@@ -94,15 +94,15 @@ void describe('VPC connector lifecycle', () => {
       new DeleteVpcConnectorCommand({ VpcConnectorArn: created.VpcConnectorArn }),
     );
     assert.equal(deleted?.Status, 'INACTIVE');
-    assert.equal(deleted?.DeletedAt?.getTime(), EPOCH + 5_000);
-    assert.equal(deleted?.VpcConnectorArn, created.VpcConnectorArn);
+    assert.equal(deleted.DeletedAt?.getTime(), EPOCH + 5_000);
+    assert.equal(deleted.VpcConnectorArn, created.VpcConnectorArn);
 
     h.clock.advance(TIMINGS.inactiveRetentionMs - 1_000);
     const { VpcConnector: still } = await h.apprunner.send(
       new DescribeVpcConnectorCommand({ VpcConnectorArn: created.VpcConnectorArn }),
     );
     assert.equal(still?.Status, 'INACTIVE');
-    assert.equal(still?.DeletedAt?.getTime(), EPOCH + 5_000);
+    assert.equal(still.DeletedAt?.getTime(), EPOCH + 5_000);
 
     h.clock.advance(2_000);
     await expectAwsError(
