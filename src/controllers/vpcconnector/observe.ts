@@ -73,7 +73,7 @@ export interface SeenConnector {
   securityGroups: readonly string[];
   tags?: Tags;
   owned: boolean;
-  /** ARNs of the services whose egress uses this connector. */
+  /** ARNs of the services whose egress uses this connector, or may still (an operation in flight). */
   users: readonly string[];
 }
 
@@ -293,8 +293,15 @@ function see(
     subnets: connector.subnets,
     securityGroups: connector.securityGroups,
     owned: Object.entries(ownership).every(([key, value]) => connector.tags?.[key] === value),
+    // While an operation is in flight, DescribeService already shows the new network configuration but AWS
+    // still counts the service as a user of the connector it is moving off (semantics §5.4): which one is not
+    // observable, so a busy service counts as a user of every connector until its operation ends.
     users: services
-      .filter((s) => s.network.egressType === 'VPC' && s.network.vpcConnectorArn === connector.arn)
+      .filter(
+        (s) =>
+          s.status === 'OPERATION_IN_PROGRESS' ||
+          (s.network.egressType === 'VPC' && s.network.vpcConnectorArn === connector.arn),
+      )
       .map((s) => s.arn)
       .sort(),
   };

@@ -134,6 +134,20 @@ void describe('observe', () => {
     assert.deepEqual(o.current?.users, [services[1]?.arn, services[0]?.arn]);
   });
 
+  void it('counts a service with an operation in flight as a user whatever egress it already shows', () => {
+    // DescribeService shows the new configuration at once, while AWS still holds the connector being left:
+    // deleting it then is refused (and breaks invariant 1).
+    const moving = { ...service('moving-off', {}), status: 'OPERATION_IN_PROGRESS' as const };
+    const o = observe({
+      object: vpcc({ status: { vpcConnectorArn: ARN } }),
+      serviceNetworkings: [],
+      aws: reads({ current: awsConnector(), services: [moving, service('settled', {})] }),
+      settings,
+      now: NOW,
+    });
+    assert.deepEqual(o.current?.users, [moving.arn]);
+  });
+
   void it('counts as references only VPC ServiceNetworkings of the same namespace that name the object', () => {
     const sns = [
       svcnet('refers', 'team-a', { type: 'VPC', vpcConnectorRef: { name: 'web' } }),
