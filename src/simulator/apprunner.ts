@@ -307,6 +307,11 @@ const createVpcConnector = handler(
     context: tagContext(asTags(input.Tags)),
   }),
   (ctx, input) => {
+    if (ctx.config.behaviour.createVpcConnectorNeedsEc2Describe) {
+      // App Runner reads the subnets and security groups with the caller's own permissions.
+      callerMay(ctx, 'ec2:DescribeSubnets');
+      callerMay(ctx, 'ec2:DescribeSecurityGroups');
+    }
     const r = here(ctx);
     const name = input.VpcConnectorName as string;
     const subnetIds = [...new Set(input.Subnets as string[])];
@@ -370,6 +375,25 @@ const createVpcConnector = handler(
     return { VpcConnector: connectorJson(connector) };
   },
 );
+
+/** A dependent action App Runner performs with the caller's permissions; AccessDeniedException if the caller policy forbids it. */
+function callerMay(ctx: Ctx, action: string): void {
+  const policy = ctx.config.callerPolicy;
+  if (policy === null) return;
+  let allowed: boolean;
+  try {
+    allowed =
+      evaluatePolicy(policy, { action, resource: '*', context: { 'aws:RequestedRegion': ctx.region } })
+        .effect === 'Allow';
+  } catch {
+    allowed = false;
+  }
+  if (!allowed) {
+    throw E.accessDenied(
+      `User: arn:aws:iam::${ctx.accountId}:user/${ctx.caller.split(' ')[0] ?? ''} is not authorized to perform: ${action} on resource: * because no identity-based policy allows the ${action} action (needed by ${ctx.operation})`,
+    );
+  }
+}
 
 /** App Runner creates the networking SLR on the caller's behalf, which needs iam:CreateServiceLinkedRole. */
 function ensureServiceLinkedRole(ctx: Ctx): void {

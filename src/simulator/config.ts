@@ -118,6 +118,8 @@ export interface BehaviourConfig {
   deleteInactiveConnector?: 'not-found' | 'return-inactive';
   /** UpdateService with NetworkConfiguration present but a sub-structure omitted: 'preserve' it or 'reset' it to the default. Default 'preserve'. */
   omittedNetworkSubStructure?: 'preserve' | 'reset';
+  /** With a caller policy, CreateVpcConnector also needs ec2:DescribeSubnets and ec2:DescribeSecurityGroups (App Runner validates them with the caller's permissions). Default true. */
+  createVpcConnectorNeedsEc2Describe?: boolean;
   /** ACTIVE connectors allowed per region before ServiceQuotaExceededException (402). Default 50. */
   connectorQuota?: number;
   /** Two different callers mutating one resource within this window is a violation. Default 5000. */
@@ -212,6 +214,7 @@ export function defaultConfig(): ResolvedConfig {
       connectorRevisionOnReuse: 'increment',
       deleteInactiveConnector: 'not-found',
       omittedNetworkSubStructure: 'preserve',
+      createVpcConnectorNeedsEc2Describe: true,
       connectorQuota: 50,
       concurrentCallerWindowMs: 5000,
       callLogLimit: 20_000,

@@ -140,8 +140,29 @@ void describe('Fault knobs at runtime', () => {
 void describe('Caller policy and the SLR side effect', () => {
   const base = {
     Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow' as const, Action: 'apprunner:*', Resource: '*' }],
+    Statement: [
+      {
+        Effect: 'Allow' as const,
+        Action: ['apprunner:*', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'],
+        Resource: '*',
+      },
+    ],
   };
+
+  void test('CreateVpcConnector needs ec2:DescribeSubnets and ec2:DescribeSecurityGroups from the caller', async (t) => {
+    const sim = await startSim(t, {
+      config: {
+        callerPolicy: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'apprunner:*', Resource: '*' }],
+        },
+      },
+    });
+    await assert.rejects(sim.connector('needs-ec2'), {
+      name: 'AccessDeniedException',
+      message: /not authorized to perform: ec2:DescribeSubnets/,
+    });
+  });
 
   void test('CreateVpcConnector is denied when the policy lacks iam:CreateServiceLinkedRole and the role is absent', async (t) => {
     const sim = await startSim(t, { config: { callerPolicy: base } });
