@@ -55,6 +55,8 @@ void describe('Audit log', () => {
     );
     const [create, badList] = fromFirstCreate;
     assert.equal(create?.region, REGION);
+    assert.match(String(create.raw.caller), /test/, 'the caller is the access key id');
+    assert.ok(!Number.isNaN(Date.parse(String(create.raw.time))), 'each entry has a time');
     assert.equal(create.status, 200);
     assert.equal(badList?.status, 400);
     assert.equal(badList.error, 'InvalidRequestException');

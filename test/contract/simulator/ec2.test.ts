@@ -14,6 +14,8 @@ import {
 import {
   DEFAULT_EGRESS,
   MANAGED_TAG,
+  describeService,
+  listAllOperations,
   SETTLE_MS,
   WORLD,
   createConnector,
@@ -23,6 +25,7 @@ import {
   updateNetworkAndSettle,
   vpcEgress,
   type Harness,
+  type PolicyDocument,
 } from './fixtures.ts';
 
 async function managedEnis(h: Harness): Promise<NetworkInterface[]> {
@@ -182,5 +185,95 @@ void describe('App Runner manages ENIs under its service-linked role', () => {
     await updateNetwork(h.apprunner, bravo, DEFAULT_EGRESS);
     h.clock.advance(SETTLE_MS);
     assert.deepEqual(await managedEnis(h), []);
+  });
+});
+
+void describe('A broken SLR permissions policy shows', () => {
+  // The published policy, except that CreateNetworkInterface now demands a tag key App Runner does not use.
+  const broken: PolicyDocument = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: [
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeVpcs',
+          'ec2:DescribeDhcpOptions',
+          'ec2:DescribeSubnets',
+          'ec2:DescribeSecurityGroups',
+        ],
+        Resource: '*',
+      },
+      {
+        Effect: 'Allow',
+        Action: 'ec2:CreateNetworkInterface',
+        Resource: '*',
+        Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['SomeOtherTag'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'ec2:CreateTags',
+        Resource: 'arn:aws:ec2:*:*:network-interface/*',
+        Condition: {
+          StringEquals: { 'ec2:CreateAction': 'CreateNetworkInterface' },
+          StringLike: { 'aws:RequestTag/AWSAppRunnerManaged': '*' },
+        },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'ec2:DeleteNetworkInterface',
+        Resource: '*',
+        Condition: { Null: { 'ec2:ResourceTag/AWSAppRunnerManaged': 'false' } },
+      },
+    ],
+  };
+
+  void test('an attach whose ENIs the policy denies rolls back, creates no ENI and is listed as a violation', async (t) => {
+    const h = await startHarness(t, { knobs: { slrPolicy: broken } });
+    const connector = await createConnector(h.apprunner, 'broken-policy');
+    const arn = h.serviceArn('svc-alpha');
+    const before = await describeService(h.apprunner, arn);
+    await updateNetwork(h.apprunner, arn, vpcEgress(connector.VpcConnectorArn));
+    h.clock.advance(SETTLE_MS);
+    const [op] = await listAllOperations(h.apprunner, arn);
+    assert.equal(op?.Status, 'ROLLBACK_SUCCEEDED');
+    const after = await describeService(h.apprunner, arn);
+    assert.equal(after.Status, 'RUNNING');
+    assert.deepEqual(after.NetworkConfiguration, before.NetworkConfiguration);
+    assert.deepEqual(await managedEnis(h), []);
+    const violations = await h.admin.violations();
+    assert.ok(violations.length >= 1, 'the denied ENI action is a violation');
+    assert.match(JSON.stringify(violations), /CreateNetworkInterface/);
+  });
+
+  void test('the published policy, given explicitly, lets the same attach succeed', async (t) => {
+    const published = JSON.parse(
+      JSON.stringify(broken).replace('"SomeOtherTag"', `"${MANAGED_TAG}"`),
+    ) as PolicyDocument;
+    const h = await startHarness(t, { knobs: { slrPolicy: published } });
+    const connector = await createConnector(h.apprunner, 'good-policy');
+    await updateNetworkAndSettle(h, h.serviceArn('svc-alpha'), vpcEgress(connector.VpcConnectorArn));
+    assert.ok((await managedEnis(h)).length > 0);
+    assert.deepEqual(await h.admin.violations(), []);
+  });
+});
+
+void describe('EC2 wire format', () => {
+  void test('errors are Response/Errors/Error XML with Code and Message and a RequestID', async (t) => {
+    const h = await startHarness(t);
+    const response = await fetch(`${h.url}/`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+        authorization: `AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`,
+      },
+      body: 'Action=DescribeSubnets&Version=2016-11-15&SubnetId.1=subnet-0fffffffffffffff0',
+    });
+    assert.equal(response.status, 400);
+    const xml = await response.text();
+    assert.match(
+      xml,
+      /<Response>\s*<Errors>\s*<Error>\s*<Code>InvalidSubnetID\.NotFound<\/Code>\s*<Message>[^<]*subnet-0fffffffffffffff0[^<]*<\/Message>\s*<\/Error>\s*<\/Errors>\s*<RequestID>[^<]+<\/RequestID>\s*<\/Response>/,
+    );
   });
 });

@@ -93,6 +93,22 @@ void describe('Server errors and quotas', () => {
     assert.equal((error as { $fault?: string }).$fault, 'server');
   });
 
+  void test('an SDK client with retries gets past a single internal error (5xx is transient)', async (t) => {
+    const h = await startHarness(t, { knobs: { internalErrorNext: 1 } });
+    const retrying = new AppRunnerClient({
+      region: REGION,
+      endpoint: h.url,
+      credentials: STATIC_CREDENTIALS,
+      maxAttempts: 3,
+      retryMode: 'standard',
+    });
+    t.after(() => {
+      retrying.destroy();
+    });
+    const page = await retrying.send(new ListVpcConnectorsCommand({}));
+    assert.equal(page.$metadata.attempts, 2, 'the first attempt failed, the retry succeeded');
+  });
+
   void test('the connector quota answers ServiceQuotaExceededException with HTTP 402 and creates nothing', async (t) => {
     const h = await startHarness(t, { knobs: { connectorQuota: 2 } });
     await createConnector(h.apprunner, 'quota-one');

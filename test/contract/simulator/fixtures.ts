@@ -87,7 +87,7 @@ export function makeClients(url: string, region: string = REGION, accessKeyId = 
   };
   return {
     apprunner: new AppRunnerClient({ region, ...common }),
-    iam: new IAMClient({ region: REGION, ...common }),
+    iam: new IAMClient({ region, ...common }),
     ec2: new EC2Client({ region, ...common }),
   };
 }
@@ -200,6 +200,10 @@ export interface Knobs {
   latencyMs?: number;
   /** Token bucket for read calls. */
   readBucket?: { ratePerSecond: number; burst: number };
+  /** Exactly the next N calls answer an internal error. */
+  internalErrorNext?: number;
+  /** Replaces App Runner's SLR permissions policy. */
+  slrPolicy?: PolicyDocument;
 }
 
 export interface PolicyDocument {
@@ -243,6 +247,8 @@ export function toConfig(knobs: Knobs): SimulatorConfig {
   }
   if (knobs.throttleAll !== undefined) faults.throttling = { rate: knobs.throttleAll ? 1 : 0 };
   if (knobs.internalErrorRate !== undefined) faults.internalError = { rate: knobs.internalErrorRate };
+  if (knobs.internalErrorNext !== undefined) faults.internalError = { next: knobs.internalErrorNext };
+  if (knobs.slrPolicy !== undefined) config.slrPolicy = knobs.slrPolicy;
   if (knobs.denySlrCreation !== undefined) faults.accessDeniedOnSlrCreation = knobs.denySlrCreation;
   if (knobs.rollbackNextUpdates !== undefined) {
     faults.rollback = {
@@ -356,7 +362,7 @@ export interface Harness extends Clients {
   url: string;
   clock: FakeClock;
   admin: Admin;
-  /** Clients signing for another region (IAM stays global). */
+  /** Clients signing for another region (IAM is global: any region reaches the same roles). */
   clientsFor(region: string, accessKeyId?: string): Clients;
   /** ARN of a seeded service by name. */
   serviceArn(name: (typeof SEEDED_SERVICES)[number]): string;

@@ -83,8 +83,10 @@ void describe('The networking SLR', () => {
     await createConnector(eu.apprunner, 'eu-makes-role', WORLD.otherRegion.subnets, [
       WORLD.otherRegion.securityGroup,
     ]);
-    const { Role: role } = await eu.iam.send(new GetRoleCommand({ RoleName: SLR_NAME }));
-    assert.equal(role?.Arn, SLR_ARN);
+    for (const iam of [eu.iam, h.iam]) {
+      const { Role: role } = await iam.send(new GetRoleCommand({ RoleName: SLR_NAME }));
+      assert.equal(role?.Arn, SLR_ARN);
+    }
   });
 
   void test('CreateServiceLinkedRole creates the role, and a second call answers InvalidInput (400) with the exact text', async (t) => {
