@@ -249,6 +249,24 @@ export function mergeConfig(base: ResolvedConfig, patch: SimulatorConfig): Resol
   return merge(base, patch, '') as ResolvedConfig;
 }
 
+/** Keys of a patch that no SimulatorConfig field has (typos would otherwise be ignored silently). */
+export function unknownConfigKeys(patch: unknown): string[] {
+  const shape = defaultConfig() as unknown as Record<string, unknown>;
+  const bucket = { ratePerSecond: 0, burst: 0 };
+  const faults = shape.faults as { throttling: Record<string, unknown> };
+  faults.throttling.read = bucket;
+  faults.throttling.mutate = bucket;
+  const free = new Set(['slrPolicy', 'callerPolicy', 'pagination.defaultPageSize']);
+  const walk = (p: unknown, s: unknown, path: string): string[] => {
+    if (free.has(path) || !isPlainObject(p) || !isPlainObject(s)) return [];
+    return Object.entries(p).flatMap(([k, v]) => {
+      const at = path === '' ? k : `${path}.${k}`;
+      return k in s ? walk(v, s[k], at) : [at];
+    });
+  };
+  return walk(patch, shape, '');
+}
+
 /** Rejects config shapes that would break the simulator later; returns problems as sentences. */
 export function checkConfig(config: ResolvedConfig): string[] {
   const problems: string[] = [];

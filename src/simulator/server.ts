@@ -9,6 +9,7 @@ import {
   checkConfig,
   defaultConfig,
   mergeConfig,
+  unknownConfigKeys,
   type ResolvedConfig,
   type SimulatorConfig,
 } from './config.ts';
@@ -135,7 +136,10 @@ export class SimulatorEngine {
 
   #resolve(patch: SimulatorConfig, base: ResolvedConfig = defaultConfig()): ResolvedConfig {
     const config = mergeConfig(base, patch);
-    const problems = checkConfig(config);
+    const problems = [
+      ...unknownConfigKeys(patch).map((k) => `unknown config key ${k}`),
+      ...checkConfig(config),
+    ];
     if (problems.length > 0) throw new Error(`invalid simulator config: ${problems.join('; ')}`);
     return config;
   }
@@ -439,12 +443,23 @@ function ec2Body(
   return `${decl}<${operation}Response xmlns="${EC2_NS}"><requestId>${requestId}</requestId>${renderValue(outcome.result as XmlNode)}</${operation}Response>`;
 }
 
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createHttpServer(engine: SimulatorEngine): Server {
   const server = createServer({ keepAlive: true }, (req, res) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        sendJson(res, 413, { message: `request body larger than ${MAX_BODY_BYTES} bytes` });
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       handle(engine, req, res, body).catch((e: unknown) => {

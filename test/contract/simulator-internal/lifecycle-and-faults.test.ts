@@ -292,3 +292,13 @@ void describe('Wire formats', () => {
     });
   });
 });
+
+void describe('Config checks', () => {
+  void test('a misspelt knob is refused by name instead of being ignored', async (t) => {
+    const sim = await startSim(t);
+    await assert.rejects(
+      sim.admin('POST', 'faults', { faults: { throttling: { readBucket: { ratePerSecond: 1, burst: 1 } } } }),
+      /unknown config key faults\.throttling\.readBucket/,
+    );
+  });
+});
