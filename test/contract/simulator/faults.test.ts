@@ -120,6 +120,25 @@ void describe('Server errors and quotas', () => {
     const { VpcConnectors } = await h.apprunner.send(new ListVpcConnectorsCommand({}));
     assert.deepEqual((VpcConnectors ?? []).map((c) => c.VpcConnectorName).sort(), ['quota-one', 'quota-two']);
   });
+
+  void test('a quota error is final: an SDK client with retries does not retry it', async (t) => {
+    const h = await startHarness(t, { knobs: { connectorQuota: 0 } });
+    const retrying = new AppRunnerClient({
+      region: REGION,
+      endpoint: h.url,
+      credentials: STATIC_CREDENTIALS,
+      maxAttempts: 3,
+      retryMode: 'standard',
+    });
+    t.after(() => {
+      retrying.destroy();
+    });
+    const error = await expectAwsError(createConnector(retrying, 'over-quota'), {
+      name: 'ServiceQuotaExceededException',
+      status: 402,
+    });
+    assert.equal((error as unknown as { $metadata: { attempts?: number } }).$metadata.attempts, 1);
+  });
 });
 
 void describe('AccessDenied on SLR creation', () => {

@@ -24,6 +24,7 @@ import {
   connectorArnPattern,
   createConnector,
   expectAwsError,
+  rawAppRunner,
   startHarness,
   updateNetwork,
   updateNetworkAndSettle,
@@ -45,6 +46,27 @@ void describe('VPC connector lifecycle', () => {
     assert.deepEqual(connector.SecurityGroups, [WORLD.vpc1.securityGroup]);
     assert.equal(connector.DeletedAt, undefined);
     assert.equal(connector.CreatedAt?.getTime(), EPOCH, 'CreatedAt comes from the injected clock');
+  });
+
+  void test('SecurityGroups may be omitted (App Runner then uses the VPC default group)', async (t) => {
+    const h = await startHarness(t);
+    const { VpcConnector: connector } = await h.apprunner.send(
+      new CreateVpcConnectorCommand({ VpcConnectorName: 'default-sg', Subnets: [WORLD.vpc1.subnets[0]] }),
+    );
+    assert.equal(connector?.Status, 'ACTIVE');
+  });
+
+  void test('the region is the one in the signature scope, whatever the client library', async (t) => {
+    const h = await startHarness(t);
+    const response = await rawAppRunner(
+      h.url,
+      'CreateVpcConnector',
+      { VpcConnectorName: 'scoped', Subnets: [...WORLD.otherRegion.subnets] },
+      OTHER_REGION,
+    );
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    const arn = String((response.body.VpcConnector as Record<string, unknown>).VpcConnectorArn);
+    assert.match(arn, connectorArnPattern('scoped', OTHER_REGION));
   });
 
   void test('describing a connector returns what create returned', async (t) => {
