@@ -226,6 +226,8 @@ export class Manager {
     for (const c of this.#options.controllers) c.abortInFlight(new Error('Leadership lost'));
     for (const source of this.#sources) source.stop();
     this.#exit(1);
+    // Only reached when `exit` returns (an embedding or a test): leave no campaign or server behind.
+    void this.#release().then(() => this.#closeServers());
   }
 
   #fatal(msg: string, err?: unknown): void {
@@ -239,17 +241,21 @@ export class Manager {
     this.#work?.abort();
     // Each controller bounds its own drain, after which it aborts its reconciles and returns.
     await Promise.all(this.#controllerRuns);
-    const leadership = this.#options.leadership;
-    if (leadership !== undefined) {
-      const released = await settleWithin(leadership.stop(), this.#shutdownTimeoutMs);
-      if (released === 'ok') this.#log.info('Released leadership', { lease: this.#leaseName });
-      else this.#log.error('Could not release the lease', { lease: this.#leaseName, ...describe(released) });
-      this.#options.metrics.setLeader(this.#leaseName, false);
-    }
+    await this.#release();
     for (const source of this.#sources) source.stop();
     await this.#closeServers();
     this.#log.info('Shut down', { exitCode: code });
     this.#exit(code);
+  }
+
+  /** Stops campaigning and releases the lease if held, within the shutdown bound. */
+  async #release(): Promise<void> {
+    const leadership = this.#options.leadership;
+    if (leadership === undefined) return;
+    const released = await settleWithin(leadership.stop(), this.#shutdownTimeoutMs);
+    if (released === 'ok') this.#log.info('Stopped leader election', { lease: this.#leaseName });
+    else this.#log.error('Could not stop leader election', { lease: this.#leaseName, ...describe(released) });
+    this.#options.metrics.setLeader(this.#leaseName, false);
   }
 
   async #startServers(): Promise<void> {

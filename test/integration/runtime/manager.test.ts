@@ -174,4 +174,35 @@ void describe('Manager against a real API server', () => {
       await Promise.all([a.exited, b.exited]);
     }
   });
+
+  void it('should exit non-zero and reconcile nothing more when another holder takes the lease', async () => {
+    const namespace = await cluster.newNamespace('manager-loss');
+    await custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural,
+      body: widget(namespace, 'w1'),
+    });
+    const replica = startReplica(namespace, 'replica-a');
+    try {
+      await eventually(() => replica.reconciles.length >= 1, 'the replica leads and reconciles');
+      const leases = cluster.kubeConfig.makeApiClient(CoordinationV1Api);
+      const lease = await leases.readNamespacedLease({ name: 'manager-test', namespace });
+      assert.ok(lease.spec);
+      lease.spec.holderIdentity = 'intruder';
+      await leases.replaceNamespacedLease({ name: 'manager-test', namespace, body: lease });
+      assert.equal(await replica.exited, 1, 'losing the lease ends the process with a non-zero code');
+      const count = replica.reconciles.length;
+      await custom.patchNamespacedCustomObject(
+        { group, version, namespace, plural, name: 'w1', body: { spec: { size: 3 } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.equal(replica.reconciles.length, count, 'no reconcile after the loss');
+    } finally {
+      replica.signals.emit('SIGTERM');
+      await replica.exited;
+    }
+  });
 });

@@ -188,6 +188,8 @@ void describe('Manager', { timeout: 10_000 }, () => {
       0,
     );
     assert.ok(s.lines.some((l) => l.level === 'error' && String(l.msg).startsWith('Lost leadership')));
+    await flush();
+    assert.equal(leadership.stops, 1, 'the campaign was stopped, so nothing is left running if exit returns');
   });
 
   void it('should release the lease on SIGTERM without mistaking the release for a loss', async () => {
