@@ -758,4 +758,4 @@ export const appRunnerHandlers: Readonly<Record<string, Handler<Input>>> = {
   ListOperations: listOperations,
 };
 
-export { applyNetwork, defaultNetwork, serviceJson, connectorJson, operationJson };
+export { applyNetwork, defaultNetwork, operationJson };

@@ -10,9 +10,6 @@ export interface TokenBucketConfig {
   burst: number;
 }
 
-/** Operations a fault applies to: App Runner / IAM / EC2 operation names; absent = all. */
-export type OperationFilter = readonly string[] | undefined;
-
 export interface ThrottlingConfig {
   /** Bucket for read calls (Describe*, List*, Get*). Default: none (unlimited). */
   read?: TokenBucketConfig | null;

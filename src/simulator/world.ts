@@ -236,8 +236,3 @@ export function regionOf(world: World, region: string): RegionState {
   }
   return r;
 }
-
-/** The region named in an App Runner ARN (`arn:aws:apprunner:<region>:...`), if any. */
-export function arnRegion(arn: string): string | undefined {
-  return arn.split(':')[3];
-}
