@@ -327,7 +327,7 @@ function makeAdmin(url: string): Admin {
         operation: str(raw.operation) ?? '',
         region: str(raw.region),
         status: typeof raw.status === 'number' ? raw.status : undefined,
-        error: str(raw.errorCode) ?? str(raw.error),
+        error: str(raw.errorCode),
         raw,
       })),
     state: async () => adminRequest(url, 'GET', 'state'),
