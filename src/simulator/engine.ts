@@ -380,8 +380,11 @@ function finishOperation(
       if (isRollback(op.outcome) && before !== undefined) {
         // Back to the old configuration: release what the new one took.
         s.network = { ...before };
-        s.status = op.previousStatus === 'PAUSED' ? 'PAUSED' : 'RUNNING';
-        if (after.vpcConnectorArn !== before.vpcConnectorArn) {
+        s.status =
+          op.previousStatus === 'PAUSED' || op.previousStatus === 'CREATE_FAILED'
+            ? op.previousStatus
+            : 'RUNNING';
+        if (after.vpcConnectorArn !== undefined && after.vpcConnectorArn !== before.vpcConnectorArn) {
           deleteEnis(ctx, region, s, after.vpcConnectorArn, at);
           hold(ctx, r, after.vpcConnectorArn, s.arn, at);
         }

@@ -125,3 +125,27 @@ void describe('Violations', () => {
     assert.deepEqual(await violations(sim), []);
   });
 });
+
+void describe('ENIs across a rolled-back detach', () => {
+  void test('a detach that rolls back keeps the ENIs of the connector the service is back on', async (t) => {
+    const sim = await startSim(t);
+    const svc = serviceArn(sim, 'svc-one');
+    const connector = await sim.connector('stays');
+    await sim.attach(svc, connector);
+    sim.clock.now += SETTLE;
+    await sim.admin('POST', 'faults', { faults: { rollback: { next: 1 } } });
+    await sim.attach(svc, undefined);
+    sim.clock.now += SETTLE;
+    const { OperationSummaryList: ops = [] } = await sim.apprunner.send(
+      new ListOperationsCommand({ ServiceArn: svc }),
+    );
+    assert.equal(ops[0]?.Status, 'ROLLBACK_SUCCEEDED');
+    const { NetworkInterfaces: enis = [] } = await sim.ec2.send(
+      new DescribeNetworkInterfacesCommand(managedEnis),
+    );
+    assert.equal(enis.length, 2);
+    await assert.rejects(sim.apprunner.send(new DeleteVpcConnectorCommand({ VpcConnectorArn: connector })), {
+      name: 'InvalidRequestException',
+    });
+  });
+});
