@@ -19,6 +19,7 @@ import {
   createConnector,
   expectAwsError,
   startHarness,
+  type Harness,
   type PolicyDocument,
 } from './fixtures.ts';
 
@@ -84,14 +85,30 @@ void describe('Throttling', () => {
 });
 
 void describe('Server errors and quotas', () => {
-  void test('an internal error answers InternalServiceErrorException with HTTP 500', async (t) => {
-    const h = await startHarness(t, { knobs: { internalErrorRate: 1 } });
-    const error = await expectAwsError(h.apprunner.send(new ListVpcConnectorsCommand({})), {
+  const internalErrors = [
+    {
+      reason: 'App Runner models it as InternalServiceErrorException',
       name: 'InternalServiceErrorException',
-      status: 500,
+      call: (h: Harness) => h.apprunner.send(new ListVpcConnectorsCommand({})),
+    },
+    {
+      reason: 'IAM answers the code ServiceFailure (SDK name ServiceFailureException)',
+      name: 'ServiceFailureException',
+      call: (h: Harness) => h.iam.send(new GetRoleCommand({ RoleName: SLR_NAME })),
+    },
+    {
+      reason: 'EC2 answers InternalError',
+      name: 'InternalError',
+      call: (h: Harness) => h.ec2.send(new DescribeSubnetsCommand({})),
+    },
+  ];
+  for (const { reason, name, call } of internalErrors) {
+    void test(`an internal error answers HTTP 500 as a server fault: ${reason}`, async (t) => {
+      const h = await startHarness(t, { knobs: { internalErrorRate: 1 } });
+      const error = await expectAwsError(call(h), { name, status: 500 });
+      assert.equal((error as { $fault?: string }).$fault, 'server');
     });
-    assert.equal((error as { $fault?: string }).$fault, 'server');
-  });
+  }
 
   void test('an SDK client with retries gets past a single internal error (5xx is transient)', async (t) => {
     const h = await startHarness(t, { knobs: { internalErrorNext: 1 } });
@@ -184,6 +201,14 @@ void describe('Caller identity policy', () => {
     const h = await startHarness(t, { knobs: { callerPolicy: readOnly } });
     await expectAwsError(h.iam.send(new GetRoleCommand({ RoleName: SLR_NAME })), {
       name: 'AccessDenied',
+      status: 403,
+    });
+  });
+
+  void test('EC2 calls outside the policy answer UnauthorizedOperation (403)', async (t) => {
+    const h = await startHarness(t, { knobs: { callerPolicy: readOnly } });
+    await expectAwsError(h.ec2.send(new DescribeSubnetsCommand({})), {
+      name: 'UnauthorizedOperation',
       status: 403,
     });
   });
