@@ -71,6 +71,8 @@ export interface VpcConnectorReconcilerOptions {
 
 /** After an action that expects an immediate next step but wrote nothing that would trigger one. */
 const PROGRESS_REQUEUE_MS = 1_000;
+/** How soon to look again when the cache does not show this process's last write yet. */
+const STALE_CACHE_REQUEUE_MS = 200;
 
 /** Actions after which the next pass has work to do at once. */
 const progressActions: ReadonlySet<DecidedAction['type']> = new Set([
@@ -104,6 +106,11 @@ export function createVpcConnectorReconciler(
 ): (key: ObjectKey, ctx: ReconcileContext) => Promise<ReconcileResult> {
   const { connectors, serviceNetworkings, gateway, client, statusWriter, events, settings } = options;
   const now = options.now ?? (() => new Date());
+  /**
+   * Per key, the resourceVersion a write of this process replaced. While the cache still shows it, a pass
+   * would decide on what it already changed (e.g. delete the role a second time): wait for the watch instead.
+   */
+  const replacedVersions = new Map<string, string>();
 
   function event(object: VpcConnector, type: EventType, reason: string, action: string, note: string): void {
     events.record({
@@ -472,7 +479,17 @@ export function createVpcConnectorReconciler(
 
   return async function reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult> {
     const object = connectors.get(key.namespace, key.name);
-    if (object === undefined) return {};
+    const id = `${key.namespace ?? ''}/${key.name}`;
+    if (object === undefined) {
+      replacedVersions.delete(id);
+      return {};
+    }
+    const replaced = replacedVersions.get(id);
+    if (replaced !== undefined && replaced === object.metadata.resourceVersion) {
+      ctx.log.debug('Cache does not show the last write yet; looking again shortly');
+      return { requeueAfterMs: STALE_CACHE_REQUEUE_MS };
+    }
+    replacedVersions.delete(id);
     const call: Reads = { signal: ctx.signal };
     const namespace = object.metadata.namespace ?? '';
     const plan = readPlan(object, settings);
@@ -520,6 +537,9 @@ export function createVpcConnectorReconciler(
       outcome.status.conditions = [...outcome.conditions] as VpcConnectorStatus['conditions'];
       const written = await statusWriter.write(asKube(outcome.object), outcome.status);
       if (written.outcome === 'written') outcome.wrote = true;
+    }
+    if (outcome.wrote && object.metadata.resourceVersion !== undefined) {
+      replacedVersions.set(id, object.metadata.resourceVersion);
     }
     // An AWS refusal that should back off (in use, throttled) goes back to the queue once status says why.
     if (failure instanceof ConnectorInUseError) throw failure;

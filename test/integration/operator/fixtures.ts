@@ -14,7 +14,13 @@ import {
   DeleteVpcConnectorCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-apprunner';
-import { CustomObjectsApi, EventsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import {
+  CustomObjectsApi,
+  EventsV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 import { API_VERSION, GROUP, Kind, OwnershipTag, Plural, VERSION } from '../../../src/api/constants.ts';
 import { crds } from '../../../src/api/crds.ts';
 import type { VpcConnector, VpcConnectorSpec } from '../../../src/api/vpcconnector.ts';
@@ -488,8 +494,7 @@ export function kubeClient(kubeConfig: KubeConfig, namespace: string): KubeClien
     async patchConnectorSpec(name, spec) {
       await api.patchNamespacedCustomObject(
         { ...connectorRef, namespace, name, body: { spec } },
-        // A merge patch: only the given spec fields change.
-        { headers: { 'Content-Type': 'application/merge-patch+json' } } as never,
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
     },
     async deleteConnector(name) {
