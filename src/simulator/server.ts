@@ -162,7 +162,7 @@ export class SimulatorEngine {
       operation,
       violation: (invariant, resource, detail, actor) => {
         const v: Violation = {
-          time: iso(actor?.at ?? now),
+          time: new Date(actor?.at ?? now).toISOString(),
           invariant,
           caller: actor?.caller ?? caller,
           operation: actor?.operation ?? operation,
@@ -309,7 +309,7 @@ export class SimulatorEngine {
     }
     this.#record({
       seq: ++this.#seq,
-      time: iso(ctx.now),
+      time: new Date(ctx.now).toISOString(),
       requestId,
       caller,
       region,
