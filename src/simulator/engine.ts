@@ -153,6 +153,22 @@ function createEnis(
   const r = regionOf(ctx.world, region);
   const tagValue = 'true';
   const tagContext = { 'aws:TagKeys': [ENI_TAG], [`aws:RequestTag/${ENI_TAG}`]: tagValue };
+  // App Runner first reads the network it attaches to, then creates and tags one ENI per subnet.
+  for (const action of [
+    'ec2:DescribeSubnets',
+    'ec2:DescribeSecurityGroups',
+    'ec2:DescribeNetworkInterfaces',
+  ]) {
+    const verdict = slrAllows(ctx, { action, resource: '*', context: { 'aws:RequestedRegion': region } });
+    if (!verdict.ok) {
+      ctx.violation(Invariants.slrPolicyDenied, service.arn, verdict.why, {
+        caller: APP_RUNNER_ACTOR,
+        operation: action,
+        at,
+      });
+      return verdict.why;
+    }
+  }
   const planned: NetworkInterface[] = [];
   for (const subnetId of connector.subnets) {
     if (
