@@ -238,6 +238,8 @@ export interface WorldOptions {
   endpoint?: (simulatorUrl: string) => Promise<string> | string;
   /** Pre-create the networking service-linked role. */
   serviceLinkedRole?: boolean;
+  /** The operator's kubeconfig (e.g. a ServiceAccount's); default the harness admin's. */
+  kubeconfigPath?: string;
 }
 
 export async function startEnv(): Promise<Env> {
@@ -336,7 +338,7 @@ async function startWorld(cluster: TestCluster, options: WorldOptions): Promise<
   let operator: OperatorProcess | undefined;
   const launch = async (args?: readonly string[]): Promise<OperatorProcess> => {
     operator = startOperator({
-      kubeconfigPath: cluster.kubeconfigPath,
+      kubeconfigPath: options.kubeconfigPath ?? cluster.kubeconfigPath,
       endpoint,
       namespace,
       clusterName,
