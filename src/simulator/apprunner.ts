@@ -36,6 +36,7 @@ import {
 import {
   regionOf,
   type Connector,
+  type IngressConnection,
   type NetworkConfiguration,
   type Operation,
   type RegionState,
@@ -165,13 +166,18 @@ function taggable(ctx: Ctx, arn: string): { tags: Tag[]; gone: boolean; set(tags
   if (c !== undefined) return { tags: c.tags, gone: c.status === 'INACTIVE', set: (t) => (c.tags = t) };
   const s = r.services.find((x) => x.arn === arn);
   if (s !== undefined) return { tags: s.tags, gone: s.status === 'DELETED', set: (t) => (s.tags = t) };
+  const ic = r.ingressConnections.find((x) => x.arn === arn);
+  if (ic !== undefined) return { tags: ic.tags, gone: ic.status === 'DELETED', set: (t) => (ic.tags = t) };
   throw E.notFound(`A resource doesn't exist for the specified Amazon Resource Name (ARN): ${arn}`);
 }
 
 function resourceTags(ctx: Ctx, arn: string): Record<string, string> {
   const r = here(ctx);
   const tags =
-    r.connectors.find((x) => x.arn === arn)?.tags ?? r.services.find((x) => x.arn === arn)?.tags ?? [];
+    r.connectors.find((x) => x.arn === arn)?.tags ??
+    r.services.find((x) => x.arn === arn)?.tags ??
+    r.ingressConnections.find((x) => x.arn === arn)?.tags ??
+    [];
   return resourceTagContext(tags);
 }
 
@@ -704,6 +710,16 @@ function lifecycle(
       throw E.notFound(`A resource doesn't exist for the specified Amazon Resource Name (ARN): ${s.arn}`);
     }
     if (!allowed.includes(s.status)) throw busy(s, verb, allowed);
+    if (type === 'DELETE_SERVICE') {
+      const blocking = here(ctx).ingressConnections.find(
+        (ic) => ic.serviceArn === s.arn && ic.status === 'AVAILABLE',
+      );
+      if (blocking !== undefined) {
+        throw E.invalidState(
+          `You cannot delete a Service while it has VpcIngressConnections with a status of AVAILABLE. Service Arn: ${s.arn} VpcIngressConnection Arn: ${blocking.arn}`,
+        );
+      }
+    }
     const op = startOperation(ctx, s, type, {});
     return { Service: serviceJson(s), OperationId: op.id };
   });
@@ -735,6 +751,175 @@ const listOperations = handler(
   },
 );
 
+// ---------------------------------------------------------------------------------------------
+// VPC ingress connections (semantics.md §5.11): PENDING_* for timings.ingressConnectionPendingMs.
+
+function ingressJson(ctx: Ctx, ic: IngressConnection): Record<string, unknown> {
+  return {
+    VpcIngressConnectionArn: ic.arn,
+    VpcIngressConnectionName: ic.name,
+    ServiceArn: ic.serviceArn,
+    Status: ic.status,
+    AccountId: ctx.accountId,
+    DomainName: ic.domainName,
+    IngressVpcConfiguration: { VpcId: ic.vpcId, VpcEndpointId: ic.vpcEndpointId },
+    CreatedAt: secs(ic.createdAt),
+    ...(ic.deletedAt !== undefined ? { DeletedAt: secs(ic.deletedAt) } : {}),
+  };
+}
+
+function findIngress(ctx: Ctx, arn: string): IngressConnection {
+  const ic = here(ctx).ingressConnections.find((x) => x.arn === arn);
+  if (ic === undefined)
+    throw E.notFound(`A resource doesn't exist for the specified Amazon Resource Name (ARN): ${arn}`);
+  return ic;
+}
+
+const ingressVpcConfiguration: Member = {
+  rule: {
+    kind: 'struct',
+    members: { VpcId: { rule: shapes.String }, VpcEndpointId: { rule: shapes.String } },
+  },
+  required: true,
+};
+
+function checkIngressVpc(ctx: Ctx, raw: unknown): { vpcId: string; vpcEndpointId: string } {
+  const cfg = raw as { VpcId?: string; VpcEndpointId?: string };
+  if (cfg.VpcId === undefined || cfg.VpcEndpointId === undefined) {
+    throw E.invalidRequest('IngressVpcConfiguration needs both VpcId and VpcEndpointId.');
+  }
+  if (!here(ctx).vpcs.some((v) => v.id === cfg.VpcId))
+    throw E.invalidRequest(`The vpc ID '${cfg.VpcId}' does not exist.`);
+  return { vpcId: cfg.VpcId, vpcEndpointId: cfg.VpcEndpointId };
+}
+
+function ingressStateError(ic: IngressConnection, verb: string, allowed: readonly string[]): Error {
+  return E.invalidState(
+    `You can't ${verb} VPC ingress connection ${ic.arn} in its current state ${ic.status}. The status must be ${allowed.join(' or ')}.`,
+  );
+}
+
+const createVpcIngressConnection = handler(
+  {
+    ServiceArn: { rule: shapes.AppRunnerResourceArn, required: true },
+    VpcIngressConnectionName: { rule: shapes.VpcConnectorName, required: true },
+    IngressVpcConfiguration: ingressVpcConfiguration,
+    Tags: { rule: tagList },
+  },
+  true,
+  (ctx, input) => ({
+    resource: `${arnPrefix(ctx)}:vpcingressconnection/${input.VpcIngressConnectionName as string}/*`,
+    context: tagContext(asTags(input.Tags)),
+  }),
+  (ctx, input) => {
+    const r = here(ctx);
+    const service = findService(ctx, input.ServiceArn as string);
+    if (service.status === 'DELETED') throw busy(service, 'connect to', ['RUNNING', 'PAUSED']);
+    const name = input.VpcIngressConnectionName as string;
+    if (r.ingressConnections.some((ic) => ic.name === name && ic.status !== 'DELETED')) {
+      throw E.invalidRequest(`A VPC ingress connection with the name ${name} already exists.`);
+    }
+    const { vpcId, vpcEndpointId } = checkIngressVpc(ctx, input.IngressVpcConfiguration);
+    const ic: IngressConnection = {
+      arn: `${arnPrefix(ctx)}:vpcingressconnection/${name}/${ctx.prng.hex(32)}`,
+      name,
+      serviceArn: service.arn,
+      domainName: `${ctx.prng.chars(10, 'abcdefghijklmnopqrstuvwxyz0123456789')}.${ctx.region}.awsapprunner.com`,
+      vpcId,
+      vpcEndpointId,
+      status: 'PENDING_CREATION',
+      pendingUntil: ctx.now + ctx.config.timings.ingressConnectionPendingMs,
+      createdAt: ctx.now,
+      tags: asTags(input.Tags),
+    };
+    r.ingressConnections.push(ic);
+    return { VpcIngressConnection: ingressJson(ctx, ic) };
+  },
+);
+
+const describeVpcIngressConnection = handler(
+  arnMember('VpcIngressConnectionArn'),
+  false,
+  byArn('VpcIngressConnectionArn'),
+  (ctx, input) => ({
+    VpcIngressConnection: ingressJson(ctx, findIngress(ctx, input.VpcIngressConnectionArn as string)),
+  }),
+);
+
+const updateVpcIngressConnection = handler(
+  { ...arnMember('VpcIngressConnectionArn'), IngressVpcConfiguration: ingressVpcConfiguration },
+  true,
+  byArn('VpcIngressConnectionArn'),
+  (ctx, input) => {
+    const ic = findIngress(ctx, input.VpcIngressConnectionArn as string);
+    const allowed = ['AVAILABLE', 'FAILED_CREATION', 'FAILED_UPDATE'];
+    if (!allowed.includes(ic.status)) throw ingressStateError(ic, 'update', allowed);
+    const { vpcId, vpcEndpointId } = checkIngressVpc(ctx, input.IngressVpcConfiguration);
+    ic.vpcId = vpcId;
+    ic.vpcEndpointId = vpcEndpointId;
+    ic.status = 'PENDING_UPDATE';
+    ic.pendingUntil = ctx.now + ctx.config.timings.ingressConnectionPendingMs;
+    return { VpcIngressConnection: ingressJson(ctx, ic) };
+  },
+);
+
+const deleteVpcIngressConnection = handler(
+  arnMember('VpcIngressConnectionArn'),
+  true,
+  byArn('VpcIngressConnectionArn'),
+  (ctx, input) => {
+    const ic = findIngress(ctx, input.VpcIngressConnectionArn as string);
+    const allowed = ['AVAILABLE', 'FAILED_CREATION', 'FAILED_UPDATE', 'FAILED_DELETION'];
+    if (!allowed.includes(ic.status)) throw ingressStateError(ic, 'delete', allowed);
+    ic.status = 'PENDING_DELETION';
+    ic.pendingUntil = ctx.now + ctx.config.timings.ingressConnectionPendingMs;
+    return { VpcIngressConnection: ingressJson(ctx, ic) };
+  },
+);
+
+const listVpcIngressConnections = handler(
+  {
+    Filter: {
+      rule: {
+        kind: 'struct',
+        members: {
+          ServiceArn: { rule: shapes.AppRunnerResourceArn },
+          VpcEndpointId: { rule: shapes.String },
+        },
+      },
+    },
+    MaxResults: { rule: { kind: 'int', min: 1, max: 100 } },
+    NextToken: { rule: shapes.NextToken },
+  },
+  false,
+  () => ({ resource: '*' }),
+  (ctx, input) => {
+    const filter = (input.Filter ?? {}) as { ServiceArn?: string; VpcEndpointId?: string };
+    const all = here(ctx).ingressConnections.filter(
+      (ic) =>
+        ic.status !== 'DELETED' &&
+        (filter.ServiceArn === undefined || ic.serviceArn === filter.ServiceArn) &&
+        (filter.VpcEndpointId === undefined || ic.vpcEndpointId === filter.VpcEndpointId),
+    );
+    const page = pageOrBadToken(() =>
+      paginate(
+        ctx,
+        all,
+        (ic) => timeKey(ic.createdAt, ic.arn),
+        input.MaxResults as number | undefined,
+        input.NextToken as string | undefined,
+      ),
+    );
+    return {
+      VpcIngressConnectionSummaryList: page.items.map((ic) => ({
+        VpcIngressConnectionArn: ic.arn,
+        ServiceArn: ic.serviceArn,
+      })),
+      ...(page.nextToken !== undefined ? { NextToken: page.nextToken } : {}),
+    };
+  },
+);
+
 export const appRunnerHandlers: Readonly<Record<string, Handler<Input>>> = {
   CreateVpcConnector: createVpcConnector,
   DescribeVpcConnector: describeVpcConnector,
@@ -756,6 +941,11 @@ export const appRunnerHandlers: Readonly<Record<string, Handler<Input>>> = {
   PauseService: lifecycle('PAUSE_SERVICE', 'pause', ['RUNNING']),
   ResumeService: lifecycle('RESUME_SERVICE', 'resume', ['PAUSED']),
   ListOperations: listOperations,
+  CreateVpcIngressConnection: createVpcIngressConnection,
+  DescribeVpcIngressConnection: describeVpcIngressConnection,
+  UpdateVpcIngressConnection: updateVpcIngressConnection,
+  DeleteVpcIngressConnection: deleteVpcIngressConnection,
+  ListVpcIngressConnections: listVpcIngressConnections,
 };
 
 export { applyNetwork, defaultNetwork, operationJson };

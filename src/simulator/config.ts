@@ -80,6 +80,8 @@ export interface TimingConfig {
   inactiveConnectorRetentionMs?: number;
   /** DELETED services stay describable this long, then ResourceNotFound. Default 600000. */
   deletedServiceRetentionMs?: number;
+  /** VPC ingress connections stay PENDING_CREATION / PENDING_UPDATE / PENDING_DELETION this long. Default 1000. */
+  ingressConnectionPendingMs?: number;
   /** SLR deletion task: NOT_STARTED this long. Default 500. */
   slrDeletionNotStartedMs?: number;
   /** then IN_PROGRESS this long, then SUCCEEDED or FAILED. Default 2000. */
@@ -179,6 +181,7 @@ export function defaultConfig(): ResolvedConfig {
       stuckOperationMs: null,
       inactiveConnectorRetentionMs: 600_000,
       deletedServiceRetentionMs: 600_000,
+      ingressConnectionPendingMs: 1000,
       slrDeletionNotStartedMs: 500,
       slrDeletionInProgressMs: 2000,
     },

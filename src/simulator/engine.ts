@@ -448,6 +448,19 @@ export function settle(ctx: Ctx): void {
       );
     }
     if (r.holds.length > 0) r.holds = r.holds.filter((h) => h.until > now);
+    for (const ic of r.ingressConnections) {
+      if (ic.pendingUntil === undefined || ic.pendingUntil > now) continue;
+      if (ic.status === 'PENDING_DELETION') {
+        ic.status = 'DELETED';
+        ic.deletedAt = ic.pendingUntil;
+      } else ic.status = 'AVAILABLE';
+      delete ic.pendingUntil;
+    }
+    if (r.ingressConnections.some((ic) => ic.status === 'DELETED')) {
+      r.ingressConnections = r.ingressConnections.filter(
+        (ic) => ic.status !== 'DELETED' || (ic.deletedAt ?? now) + t.deletedServiceRetentionMs > now,
+      );
+    }
   }
   for (const task of ctx.world.deletionTasks) {
     if (task.status === 'SUCCEEDED' || task.status === 'FAILED') continue;

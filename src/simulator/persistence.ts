@@ -11,7 +11,12 @@ export function loadWorld(file: string): World | undefined {
   if (parsed.version !== 1 || typeof parsed.accountId !== 'string') {
     throw new Error(`${file} is not a simulator state file (version 1)`);
   }
-  return parsed as World;
+  const world = parsed as World;
+  // Files written before ingress connections existed lack the list.
+  for (const r of Object.values(world.regions) as Partial<World['regions'][string]>[]) {
+    r.ingressConnections ??= [];
+  }
+  return world;
 }
 
 export class StateSaver {

@@ -89,7 +89,10 @@ const isRead = (op: string): boolean => /^(Describe|List|Get)/.test(op);
 /** A resource key that groups every call on one connector or service name (for the concurrency check). */
 function resourceKey(resource: string): string | undefined {
   if (resource === '*') return undefined;
-  return resource.replace(/^(arn:[^:]*:apprunner:[^:]*:[^:]*:(?:vpcconnector|service)\/[^/]+).*$/, '$1');
+  return resource.replace(
+    /^(arn:[^:]*:apprunner:[^:]*:[^:]*:(?:vpcconnector|service|vpcingressconnection)\/[^/]+).*$/,
+    '$1',
+  );
 }
 
 function truncate(params: Record<string, unknown>): Record<string, unknown> {
@@ -229,6 +232,7 @@ export class SimulatorEngine {
           ...s,
           operations: s.operations.map((o) => ({ ...o, ...operationJson(o, now) })),
         })),
+        vpcIngressConnections: r.ingressConnections,
         connectorHolds: r.holds,
         associatedCombinations: r.associatedCombinations,
       };

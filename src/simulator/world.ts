@@ -166,6 +166,33 @@ export interface RegionState {
   holds: ConnectorHold[];
   /** subnet+SG combinations already associated once (no more first-association delay). */
   associatedCombinations: string[];
+  /** VPC ingress connections (private endpoints into services). */
+  ingressConnections: IngressConnection[];
+}
+
+export type IngressConnectionStatus =
+  | 'AVAILABLE'
+  | 'PENDING_CREATION'
+  | 'PENDING_UPDATE'
+  | 'PENDING_DELETION'
+  | 'FAILED_CREATION'
+  | 'FAILED_UPDATE'
+  | 'FAILED_DELETION'
+  | 'DELETED';
+
+export interface IngressConnection {
+  arn: string;
+  name: string;
+  serviceArn: string;
+  domainName: string;
+  vpcId: string;
+  vpcEndpointId: string;
+  status: IngressConnectionStatus;
+  /** A PENDING_* status ends at this instant (settled lazily). */
+  pendingUntil?: number;
+  createdAt: number;
+  deletedAt?: number;
+  tags: Tag[];
 }
 
 export interface Role {
@@ -220,6 +247,7 @@ export function emptyRegion(): RegionState {
     connectorRevisions: {},
     services: [],
     holds: [],
+    ingressConnections: [],
     associatedCombinations: [],
   };
 }
