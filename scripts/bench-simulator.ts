@@ -1,8 +1,9 @@
 // `npm run bench:simulator`: how many simple requests per second the simulator serves on loopback.
-// The simulator runs as its own process (`apprunner-net simulate`), as the demo and chaos suite run it,
-// so client and server do not share one event loop. Prints one figure per client style and its
-// ratio to the 2,000 req/s acceptance bound (the bound applies to the keep-alive HTTP figure: the SDK
-// figure is limited by the SDK client's own CPU cost per call, about 1.5 ms, in the benchmark process). Flags: --seconds N (default 5), --concurrency N (default 16).
+// The simulator runs as its own process (`apprunner-net simulate`), as the demo and chaos suite run
+// it, so client and server do not share one event loop. Prints one figure per client style and its
+// ratio to the 2,000 req/s acceptance bound. The bound applies to the keep-alive HTTP figure: the SDK
+// figure is limited by the SDK client's own CPU cost per call (about 1.5 ms) in this process.
+// Flags: --seconds N (default 5), --concurrency N (default 16).
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { once } from 'node:events';
