@@ -167,6 +167,41 @@ describe('the VpcConnector lifecycle', () => {
     }
   });
 
+  test('a spec AWS refuses is Stalled with AWS’s message, without retries, until the spec is fixed', async () => {
+    const world = await env.world({ serviceLinkedRole: true });
+    try {
+      const missing = 'subnet-0fffffffffffffff0';
+      await world.kube.createConnector('typo', { subnets: [missing], securityGroups: [SECURITY_GROUP] });
+      const stalled = await world.kube.waitForConnector(
+        'typo',
+        (o) => condition(o, ConditionType.Stalled)?.status === 'True',
+        'Stalled',
+        () => world.operator.tail(),
+      );
+      const reason = condition(stalled, ConditionType.Stalled);
+      assert.equal(reason?.reason, VpcConnectorReason.InvalidInput);
+      assert.ok(reason.message.includes(`"The subnet ID '${missing}' does not exist."`), reason.message);
+      // Resyncs every 2 s look again but do not call AWS's create again for this generation.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const creates = (await world.calls()).filter((c) => c.operation === 'CreateVpcConnector');
+      assert.equal(creates.length, 1, 'no retry storm');
+
+      await world.kube.patchConnectorSpec('typo', { subnets: [SUBNETS[0]] });
+      const ready = await world.kube.waitForConnector(
+        'typo',
+        isReady(VpcConnectorReason.Available),
+        'Ready after the fix',
+        () => world.operator.tail(),
+      );
+      assert.equal(condition(ready, ConditionType.Stalled), undefined);
+      assert.equal(ready.status?.observedGeneration, 2);
+      await world.kube.deleteConnector('typo');
+      await world.kube.waitForGone('typo', () => world.operator.tail());
+    } finally {
+      await world.finish();
+    }
+  });
+
   test('deletionPolicy Retain leaves the connector in AWS when the object goes', async () => {
     const world = await env.world({ serviceLinkedRole: true });
     try {
