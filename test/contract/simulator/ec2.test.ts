@@ -3,7 +3,7 @@
 // in shared/seed/).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ListVpcConnectorsCommand } from '@aws-sdk/client-apprunner';
+import { CreateServiceCommand, ListVpcConnectorsCommand } from '@aws-sdk/client-apprunner';
 import {
   DescribeNetworkInterfacesCommand,
   DescribeSecurityGroupsCommand,
@@ -228,6 +228,10 @@ void describe('A broken SLR permissions policy shows', () => {
     ],
   };
 
+  const published = JSON.parse(
+    JSON.stringify(broken).replace('"SomeOtherTag"', `"${MANAGED_TAG}"`),
+  ) as PolicyDocument;
+
   void test('an attach whose ENIs the policy denies rolls back, creates no ENI and is listed as a violation', async (t) => {
     const h = await startHarness(t, { knobs: { slrPolicy: broken } });
     const connector = await createConnector(h.apprunner, 'broken-policy');
@@ -246,10 +250,38 @@ void describe('A broken SLR permissions policy shows', () => {
     assert.match(JSON.stringify(violations), /CreateNetworkInterface/);
   });
 
+  void test('a service created on a VPC whose ENIs are denied ends CREATE_FAILED and can be rebuilt with UpdateService', async (t) => {
+    const h = await startHarness(t, { knobs: { slrPolicy: broken } });
+    const connector = await createConnector(h.apprunner, 'broken-create');
+    const { Service: created } = await h.apprunner.send(
+      new CreateServiceCommand({
+        ServiceName: 'born-broken',
+        SourceConfiguration: {
+          ImageRepository: {
+            ImageIdentifier: 'public.ecr.aws/aws-containers/hello-app-runner:latest',
+            ImageRepositoryType: 'ECR_PUBLIC',
+            ImageConfiguration: { Port: '8000' },
+          },
+          AutoDeploymentsEnabled: false,
+        },
+        NetworkConfiguration: vpcEgress(connector.VpcConnectorArn),
+      }),
+    );
+    const arn = created?.ServiceArn ?? '';
+    h.clock.advance(SETTLE_MS);
+    assert.equal((await describeService(h.apprunner, arn)).Status, 'CREATE_FAILED');
+    const [createOp] = await listAllOperations(h.apprunner, arn);
+    assert.equal(createOp?.Type, 'CREATE_SERVICE');
+    assert.equal(createOp.Status, 'FAILED');
+
+    // Since June 2023 a CREATE_FAILED service can be rebuilt with UpdateService (semantics.md §7.2).
+    await h.admin.faults({ slrPolicy: published });
+    await updateNetwork(h.apprunner, arn, DEFAULT_EGRESS);
+    h.clock.advance(SETTLE_MS);
+    assert.equal((await describeService(h.apprunner, arn)).Status, 'RUNNING');
+  });
+
   void test('the published policy, given explicitly, lets the same attach succeed', async (t) => {
-    const published = JSON.parse(
-      JSON.stringify(broken).replace('"SomeOtherTag"', `"${MANAGED_TAG}"`),
-    ) as PolicyDocument;
     const h = await startHarness(t, { knobs: { slrPolicy: published } });
     const connector = await createConnector(h.apprunner, 'good-policy');
     await updateNetworkAndSettle(h, h.serviceArn('svc-alpha'), vpcEgress(connector.VpcConnectorArn));
