@@ -66,7 +66,7 @@ async function settleWithin(
   }
 }
 
-function describe(outcome: 'timeout' | { error: unknown }): Record<string, unknown> {
+function describeFailure(outcome: 'timeout' | { error: unknown }): Record<string, unknown> {
   return outcome === 'timeout' ? { reason: 'TimedOut' } : { error: outcome.error };
 }
 
@@ -254,7 +254,11 @@ export class Manager {
     if (leadership === undefined) return;
     const released = await settleWithin(leadership.stop(), this.#shutdownTimeoutMs);
     if (released === 'ok') this.#log.info('Stopped leader election', { lease: this.#leaseName });
-    else this.#log.error('Could not stop leader election', { lease: this.#leaseName, ...describe(released) });
+    else
+      this.#log.error('Could not stop leader election', {
+        lease: this.#leaseName,
+        ...describeFailure(released),
+      });
     this.#options.metrics.setLeader(this.#leaseName, false);
   }
 
@@ -289,7 +293,7 @@ export class Manager {
     const servers = this.#servers.splice(0);
     const outcomes = await Promise.all(servers.map((s) => settleWithin(s.close(), this.#shutdownTimeoutMs)));
     for (const outcome of outcomes) {
-      if (outcome !== 'ok') this.#log.error('Could not close a server', describe(outcome));
+      if (outcome !== 'ok') this.#log.error('Could not close a server', describeFailure(outcome));
     }
   }
 
