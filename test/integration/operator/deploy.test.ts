@@ -1,7 +1,8 @@
 // The permissions shipped in deploy/ are enough: the operator runs as the ServiceAccount bound to the shipped
 // ClusterRole (with a real token, under RBAC) and with leader election on, against a simulator that authorises
 // every AWS call against deploy/iam-policy.json; a full lifecycle (role, create, delete, role deletion) sees
-// neither a 403 from Kubernetes nor an AccessDenied from AWS.
+// neither a 403 from Kubernetes nor an AccessDenied from AWS. And the Deployment's two replicas: only the
+// lease holder reconciles (invariant 7).
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,7 @@ import { parseAllDocuments } from 'yaml';
 import { ConditionType } from '../../../src/api/constants.ts';
 import type { PolicyDocument } from '../../../src/simulator/index.ts';
 import { kubeconfigYaml } from '../../harness/control-plane.ts';
-import { condition, SECURITY_GROUP, startEnv, SUBNETS, type Env } from './fixtures.ts';
+import { condition, SECURITY_GROUP, startEnv, startOperator, SUBNETS, type Env } from './fixtures.ts';
 
 const deploy = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'deploy');
 
@@ -28,7 +29,7 @@ function manifest(file: string, namespace: string): KubernetesObject[] {
   return parseAllDocuments(text).map((doc) => doc.toJS() as KubernetesObject);
 }
 
-describe('the shipped deployment permissions', () => {
+describe('the shipped deployment: permissions and replicas', () => {
   let env: Env;
   let dir: string;
   before(async () => {
@@ -110,6 +111,45 @@ describe('the shipped deployment permissions', () => {
       );
       assert.deepEqual(forbidden, [], 'no Kubernetes request was forbidden');
     } finally {
+      await world.finish();
+    }
+  });
+
+  test('with two replicas only the lease holder reconciles, and SIGTERM hands the lease over at once', async () => {
+    const world = await env.world({ serviceLinkedRole: true, operatorArgs: ['--leader-elect'] });
+    const standby = startOperator({
+      kubeconfigPath: env.cluster.kubeconfigPath,
+      endpoint: world.sim.url,
+      namespace: world.namespace,
+      clusterName: world.clusterName,
+      args: ['--leader-elect'],
+    });
+    try {
+      await standby.waitForLog((l) => l.msg === 'Started campaigning for leadership', 'campaigning');
+      await world.kube.createConnector('ha', { subnets: [SUBNETS[0]], securityGroups: [SECURITY_GROUP] });
+      await world.kube.waitForConnector(
+        'ha',
+        (o) => condition(o, ConditionType.Ready)?.status === 'True',
+        'Ready',
+        () => world.operator.tail(),
+      );
+      assert.ok(!standby.logs.some((l) => l.msg === 'Decided'), 'the standby reconciles nothing');
+
+      // A graceful stop releases the lease: the standby takes over without waiting out the lease duration.
+      const stopped = await world.operator.stop();
+      assert.equal(stopped.code, 0);
+      const started = Date.now();
+      await standby.waitForLog((l) => l.msg === 'Became leader; started reconciling', 'take-over', 10_000);
+      assert.ok(Date.now() - started < 10_000);
+      await world.kube.deleteConnector('ha');
+      await world.kube.waitForGone('ha', () => standby.tail());
+      assert.deepEqual(
+        (await world.connectors()).map((c) => c.status),
+        ['INACTIVE'],
+      );
+      assert.equal((await standby.stop()).code, 0);
+    } finally {
+      await standby.kill();
       await world.finish();
     }
   });
