@@ -43,7 +43,10 @@ export interface ControllerOptions<T> {
   resyncPeriodMs?: number;
   /** A reconcile running longer than this has its signal aborted and is counted as a timeout; 0 disables. Default 0. */
   reconcileTimeoutMs?: number;
-  /** After the run signal fires, how long in-flight reconciles may take before their signal is aborted. Default 30 s. */
+  /**
+   * After the run signal fires, how long in-flight reconciles may take before their signal is aborted.
+   * Default 20 s: with the manager's release bound it fits Kubernetes' default 30 s termination grace.
+   */
   drainTimeoutMs?: number;
   /** Per-key backoff and overall rate limit of rate-limited requeues (see {@link WorkQueue}). */
   queue?: { baseDelayMs?: number; maxDelayMs?: number; qps?: number; burst?: number };
@@ -100,7 +103,7 @@ export class Controller<T = unknown> {
     }
     this.#resyncPeriodMs = options.resyncPeriodMs ?? 10 * 60 * 60 * 1000;
     this.#reconcileTimeoutMs = options.reconcileTimeoutMs ?? 0;
-    this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? 20_000;
     this.#clock = options.clock ?? systemClock;
     this.#metrics = options.metrics?.forController(this.name, this.#concurrency) ?? noControllerMetrics;
     this.#log = (options.log ?? discardLogger).child({ controller: this.name }, this.name);

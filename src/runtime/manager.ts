@@ -38,7 +38,10 @@ export interface ManagerOptions {
   probes?: { host?: string; port: number };
   /** A separate `/metrics` server. */
   metricsServer?: { host?: string; port: number };
-  /** Bound on releasing the lease and closing servers during shutdown. Controllers bound their own drain. Default 10 s. */
+  /**
+   * Bound on each of releasing the lease and closing servers during shutdown; controllers bound their own
+   * drain. Default 5 s.
+   */
   shutdownTimeoutMs?: number;
   process?: ProcessHooks;
 }
@@ -95,7 +98,7 @@ export class Manager {
     this.#log = (options.log ?? discardLogger).child({}, 'manager');
     this.#process = options.process ?? process;
     this.#leaseName = options.leaderElectionName ?? 'apprunner-net';
-    this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+    this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5_000;
     // Controllers may share an informer (one's primary is another's secondary): start each once.
     this.#sources = [...new Set(options.controllers.flatMap((c) => c.sources()))];
   }
