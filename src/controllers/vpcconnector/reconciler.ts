@@ -37,7 +37,13 @@ import type { CustomObjectPatcher, CustomResourceType } from '../../runtime/cust
 import type { EventRecorder, EventType } from '../../runtime/events.ts';
 import { addFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
 import type { StatusWriter } from '../../runtime/status.ts';
-import type { InformerSource, ObjectKey, ReconcileContext, ReconcileResult } from '../../runtime/types.ts';
+import type {
+  InformerSource,
+  ObjectKey,
+  ReconcileContext,
+  ReconcileFn,
+  ReconcileResult,
+} from '../../runtime/types.ts';
 import { decide, TERMINAL_RETRY_MS, type DecidedAction, type Decision } from './machine.ts';
 import { observe, readPlan, type AwsReads, type OperatorSettings, type ReadPlan } from './observe.ts';
 
@@ -99,11 +105,10 @@ interface Outcome {
   wrote: boolean;
 }
 
-type Reads = Pick<CallOptions, 'signal'>;
+/** The per-pass options of every gateway call: the reconcile's abort signal. */
+type Call = Pick<CallOptions, 'signal'>;
 
-export function createVpcConnectorReconciler(
-  options: VpcConnectorReconcilerOptions,
-): (key: ObjectKey, ctx: ReconcileContext) => Promise<ReconcileResult> {
+export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOptions): ReconcileFn {
   const { connectors, serviceNetworkings, gateway, client, statusWriter, events, settings } = options;
   const now = options.now ?? (() => new Date());
   /**
@@ -138,7 +143,7 @@ export function createVpcConnectorReconciler(
     return [...regions].sort();
   }
 
-  async function read(plan: ReadPlan, call: Reads): Promise<AwsReads> {
+  async function read(plan: ReadPlan, call: Call): Promise<AwsReads> {
     const { appRunner, serviceLinkedRole } = gateway;
     const maybe = <T>(cond: unknown, fn: () => Promise<T>): Promise<T | undefined> =>
       cond === undefined || cond === false ? Promise.resolve(undefined) : fn();
@@ -188,12 +193,12 @@ export function createVpcConnectorReconciler(
     delete status.deletionRequestedAt;
   }
 
-  /** Performs the decided action; returns what changed. AWS errors propagate to the caller. */
+  /** Performs the decided action, recording its effects in `outcome`. AWS errors propagate to the caller. */
   async function act(
     object: VpcConnector,
     decision: Decision,
     outcome: Outcome,
-    call: Reads,
+    call: Call,
     ctx: ReconcileContext,
   ): Promise<void> {
     const { appRunner, serviceLinkedRole } = gateway;
@@ -490,7 +495,7 @@ export function createVpcConnectorReconciler(
       return { requeueAfterMs: STALE_CACHE_REQUEUE_MS };
     }
     replacedVersions.delete(id);
-    const call: Reads = { signal: ctx.signal };
+    const call: Call = { signal: ctx.signal };
     const namespace = object.metadata.namespace ?? '';
     const plan = readPlan(object, settings);
     const aws = await read(plan, call);
