@@ -95,7 +95,8 @@ function field(value: unknown, ...path: string[]): unknown {
   return current;
 }
 
-void describe('AWS CLI against the simulator', { skip }, () => {
+// The three tests each start their own simulator, so they run side by side (each CLI call costs ~1 s).
+void describe('AWS CLI against the simulator', { skip, concurrency: true }, () => {
   void test(`App Runner connector and service commands work, including the in-use error (${version.stdout.trim() || version.stderr.trim()})`, async (t) => {
     const h = await startHarness(t);
     const created = await awsJson(
