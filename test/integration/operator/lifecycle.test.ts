@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConditionType, OwnershipTag, VpcConnectorReason } from '../../../src/api/constants.ts';
 import { defaultConnectorName } from '../../../src/api/naming.ts';
-import { condition, SECURITY_GROUP, startEnv, SUBNETS, type Env } from './fixtures.ts';
+import { condition, freePort, SECURITY_GROUP, startEnv, SUBNETS, type Env } from './fixtures.ts';
 
 const isReady = (reason: string) => (o: Parameters<typeof condition>[0]) =>
   condition(o, ConditionType.Ready)?.status === 'True' &&
@@ -20,7 +20,10 @@ describe('the VpcConnector lifecycle', () => {
   });
 
   test('a new VpcConnector gets the role ensured, a tagged connector created, and Ready=True with ARN, revision and AWS status', async () => {
-    const world = await env.world();
+    const [healthPort, metricsPort] = [await freePort(), await freePort()];
+    const world = await env.world({
+      operatorArgs: ['--health-port', String(healthPort), '--metrics-port', String(metricsPort)],
+    });
     try {
       await world.kube.createConnector('db', {
         subnets: [SUBNETS[0], SUBNETS[1]],
@@ -51,6 +54,17 @@ describe('the VpcConnector lifecycle', () => {
       const mutations = (await world.operatorMutations()).map((c) => c.operation);
       assert.deepEqual(mutations, ['CreateServiceLinkedRole', 'CreateVpcConnector']);
       assert.ok((await world.kube.eventReasons('db')).includes('Created'));
+      assert.equal((await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status, 200);
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      assert.match(
+        metrics,
+        /controller_runtime_reconcile_total\{controller="vpcconnector",result="success"\} [1-9]/,
+      );
+      assert.match(
+        metrics,
+        /apprunner_net_aws_api_calls_total\{service="apprunner",operation="CreateVpcConnector",outcome="success"\} 1/,
+      );
 
       // Steady state: nothing changes, so nothing is written, whatever the resyncs.
       const before = await world.kube.getConnector('db');
