@@ -16,7 +16,9 @@ switch (command) {
     break;
   case 'run': {
     const { main } = await import('./operator.ts');
-    process.exitCode = await main(process.argv.slice(3));
+    // The operator has shut down (or lost its lease): end now, whatever handle a library still holds.
+    const code = await main(process.argv.slice(3));
+    process.exit(code);
     break;
   }
   case 'simulate': {
