@@ -2,7 +2,6 @@
 // way the operator will use it (patch content types, informers, impersonation).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -14,6 +13,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { startTestCluster, type TestCluster } from '../../harness/cluster.ts';
+import { eventually, startProxy } from '../../harness/network.ts';
 
 const group = 'smoke.apprunnernet.dev';
 const version = 'v1';
@@ -68,14 +68,6 @@ function widget(namespace: string, name: string, size = 1): Widget {
     metadata: { name, namespace },
     spec: { size, max: 10 },
   };
-}
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('the test control plane', () => {
@@ -196,15 +188,8 @@ describe('the test control plane', () => {
 
   test('an informer sees add, update and delete, and keeps watching after its connection is cut', async () => {
     const namespace = await cluster.newNamespace('informer');
-    const proxy = await startCuttableProxy(
-      new URL(cluster.kubeConfig.getCurrentCluster()?.server ?? '').port,
-    );
-    const viaProxy = new KubeConfig();
-    viaProxy.loadFromString(
-      cluster.kubeConfig
-        .exportConfig()
-        .replace(/"server":"https:\/\/127\.0\.0\.1:\d+"/, `"server":"https://127.0.0.1:${proxy.port}"`),
-    );
+    const proxy = await startProxy(cluster.kubeConfig);
+    const viaProxy = proxy.kubeConfig(cluster.kubeConfig);
     const api = viaProxy.makeApiClient(CustomObjectsApi);
     const informer = makeInformer<Widget>(
       viaProxy,
@@ -236,7 +221,7 @@ describe('the test control plane', () => {
       );
       await eventually(() => seen.includes('update:a:2'), 'update');
 
-      proxy.cutAll();
+      assert.ok(proxy.cutAll() > 0, 'the proxy cut at least one live connection');
       await custom.createNamespacedCustomObject({
         group,
         version,
@@ -247,7 +232,6 @@ describe('the test control plane', () => {
       await eventually(() => seen.includes('add:b'), 'add after the watch was cut', 30_000);
       await custom.deleteNamespacedCustomObject({ group, version, namespace, plural, name: 'a' });
       await eventually(() => seen.includes('delete:a'), 'delete');
-      assert.ok(proxy.cuts > 0, 'the proxy cut at least one live connection');
     } finally {
       stopped = true;
       await informer.stop();
@@ -312,47 +296,3 @@ describe('the test control plane', () => {
     }
   });
 });
-
-/** A loopback TCP proxy whose live connections can be cut, to force a watch to break mid-stream. */
-async function startCuttableProxy(
-  targetPort: string,
-): Promise<{ port: number; cuts: number; cutAll(): void; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const state = { cuts: 0 };
-  const server: Server = createServer((client) => {
-    const upstream = connect(Number(targetPort), '127.0.0.1');
-    sockets.add(client);
-    sockets.add(upstream);
-    client.pipe(upstream).pipe(client);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
-  return {
-    port: address.port,
-    get cuts() {
-      return state.cuts;
-    },
-    cutAll() {
-      for (const socket of sockets) {
-        state.cuts++;
-        socket.destroy();
-      }
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
-}
