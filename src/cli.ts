@@ -4,7 +4,6 @@ const usage = `usage: apprunner-net <command> [flags]
 commands:
   run        start the operator
   simulate   start the local App Runner / IAM / EC2 simulator
-  demo       run the end-to-end demo against a local control plane and the simulator
 `;
 
 const [command] = process.argv.slice(2);
