@@ -25,7 +25,7 @@ import {
   ConnectorInUseError,
   type AwsErrorFacts,
 } from '../../aws/errors.ts';
-import type { AwsGateway, CallOptions, ConnectorObservation } from '../../aws/gateway.ts';
+import type { AwsGateway, CallOptions, ConnectorObservation, ServiceObservation } from '../../aws/gateway.ts';
 import {
   type Condition,
   markReady,
@@ -116,6 +116,22 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
    * would decide on what it already changed (e.g. delete the role a second time): wait for the watch instead.
    */
   const replacedVersions = new Map<string, string>();
+  /**
+   * ListServices (one DescribeService per service) is the dominant read of every pass. Passes that start
+   * while one is in flight for their region share its answer: it is no older than a read of their own would
+   * be, and a resync of many objects costs one listing per worker wave instead of one per object.
+   */
+  const servicesInFlight = new Map<string, Promise<ServiceObservation[]>>();
+
+  function listServices(region: string, call: Call): Promise<ServiceObservation[]> {
+    const inFlight = servicesInFlight.get(region);
+    if (inFlight !== undefined) return inFlight;
+    const listing = gateway.appRunner.listServices(region, call).finally(() => {
+      servicesInFlight.delete(region);
+    });
+    servicesInFlight.set(region, listing);
+    return listing;
+  }
 
   function event(object: VpcConnector, type: EventType, reason: string, action: string, note: string): void {
     events.record({
@@ -156,7 +172,7 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
         : maybe(plan.observeName, () =>
             appRunner.findConnectorByName(plan.region, plan.observeName ?? '', call),
           ),
-      appRunner.listServices(plan.region, call),
+      listServices(plan.region, call),
       maybe(plan.role, () => serviceLinkedRole.getRole(call)),
       maybe(plan.roleDeletionTaskId, () =>
         serviceLinkedRole.getDeletionStatus(plan.roleDeletionTaskId ?? '', call),

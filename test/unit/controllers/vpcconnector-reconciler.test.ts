@@ -130,14 +130,18 @@ function source<T extends { metadata: { name?: string; namespace?: string } }>(
 }
 
 interface Harness {
-  run(): Promise<ReconcileResult>;
+  run(name?: string): Promise<ReconcileResult>;
   statusPatches: { status: VpcConnectorStatus }[];
   finalizerPatches: unknown[];
   events: EventInput[];
   calls: string[];
 }
 
-function harness(object: VpcConnector, verbs: Parameters<typeof fakeGateway>[0]): Harness {
+function harness(
+  object: VpcConnector,
+  verbs: Parameters<typeof fakeGateway>[0],
+  others: VpcConnector[] = [],
+): Harness {
   const statusPatches: { status: VpcConnectorStatus }[] = [];
   const finalizerPatches: unknown[] = [];
   const events: EventInput[] = [];
@@ -157,7 +161,7 @@ function harness(object: VpcConnector, verbs: Parameters<typeof fakeGateway>[0])
   } as unknown as CustomObjectPatcher;
   const { gateway, calls } = fakeGateway(verbs);
   const reconcile = createVpcConnectorReconciler({
-    connectors: source([object]),
+    connectors: source([object, ...others]),
     serviceNetworkings: source<ServiceNetworking>([]),
     gateway,
     client,
@@ -170,11 +174,8 @@ function harness(object: VpcConnector, verbs: Parameters<typeof fakeGateway>[0])
     now: () => NOW,
   });
   return {
-    run: () =>
-      reconcile(
-        { namespace: 'team-a', name: 'web' },
-        { signal: new AbortController().signal, log: discardLogger },
-      ),
+    run: (name = 'web') =>
+      reconcile({ namespace: 'team-a', name }, { signal: new AbortController().signal, log: discardLogger }),
     statusPatches,
     finalizerPatches,
     events,
@@ -335,5 +336,32 @@ void describe('the VpcConnector reconciler', () => {
     assert.deepEqual(second.statusPatches, []);
     assert.deepEqual(second.finalizerPatches, []);
     assert.deepEqual(second.calls.sort(), ['describeConnector', 'listServices']);
+  });
+
+  void it('lets passes that overlap share one ListServices of their region, and lists afresh afterwards', async () => {
+    let release: (services: []) => void = () => undefined;
+    let listings = 0;
+    const verbs = {
+      describeConnector: () => Promise.resolve(connector),
+      listServices: () => {
+        listings++;
+        return new Promise<[]>((resolve) => {
+          release = resolve;
+        });
+      },
+    };
+    const api = vpcc({ region: 'us-east-1', vpcConnectorArn: ARN }, { name: 'api' });
+    const db = vpcc({ region: 'us-east-1', vpcConnectorArn: ARN }, { name: 'db' });
+    const h = harness(vpcc({ region: 'us-east-1', vpcConnectorArn: ARN }), verbs, [api, db]);
+    const overlapping = Promise.all([h.run('web'), h.run('api')]);
+    await new Promise((resolve) => setImmediate(resolve));
+    release([]);
+    await overlapping;
+    assert.equal(listings, 1, 'one listing for two overlapping passes');
+    const later = h.run('db');
+    await new Promise((resolve) => setImmediate(resolve));
+    release([]);
+    await later;
+    assert.equal(listings, 2, 'a pass that starts after the listing ended reads again');
   });
 });
