@@ -63,6 +63,7 @@ describe('the shipped deployment: permissions and replicas', () => {
 
     const world = await env.world({
       kubeconfigPath,
+      clusterWide: true,
       simulator: { callerPolicy: policy },
       operatorArgs: [
         '--leader-elect',

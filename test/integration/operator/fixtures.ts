@@ -128,7 +128,8 @@ export interface OperatorProcess {
 export interface OperatorOptions {
   kubeconfigPath: string;
   endpoint: string;
-  namespace: string;
+  /** The watch scope; undefined = every namespace. */
+  namespace: string | undefined;
   clusterName: string;
   args?: readonly string[];
 }
@@ -143,8 +144,6 @@ export function startOperator(options: OperatorOptions): OperatorProcess {
     REGION,
     '--cluster-name',
     options.clusterName,
-    '--namespace',
-    options.namespace,
     '--bind-address',
     '127.0.0.1',
     '--health-port',
@@ -155,6 +154,7 @@ export function startOperator(options: OperatorOptions): OperatorProcess {
     '2s',
     '--log-level',
     'debug',
+    ...(options.namespace === undefined ? [] : ['--namespace', options.namespace]),
     ...(options.args ?? []),
   ];
   // A clean environment: no AWS credentials or profile of the machine running the tests.
@@ -253,6 +253,8 @@ export interface WorldOptions {
   serviceLinkedRole?: boolean;
   /** The operator's kubeconfig (e.g. a ServiceAccount's); default the harness admin's. */
   kubeconfigPath?: string;
+  /** Watch every namespace (as the shipped Deployment does) instead of the test's own. */
+  clusterWide?: boolean;
 }
 
 export async function startEnv(): Promise<Env> {
@@ -353,7 +355,7 @@ async function startWorld(cluster: TestCluster, options: WorldOptions): Promise<
     operator = startOperator({
       kubeconfigPath: options.kubeconfigPath ?? cluster.kubeconfigPath,
       endpoint,
-      namespace,
+      namespace: options.clusterWide === true ? undefined : namespace,
       clusterName,
       args: args ?? options.operatorArgs ?? [],
     });
