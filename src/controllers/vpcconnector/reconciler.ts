@@ -75,6 +75,10 @@ export interface VpcConnectorReconcilerOptions {
   now?: () => Date;
 }
 
+/** How soon to look the name up again after CreateVpcConnector said it is taken. */
+const NAME_TAKEN_REQUEUE_MS = 2_000;
+/** CreateVpcConnector's refusal of a name an ACTIVE connector holds (InvalidRequestException). */
+const nameTaken = /already exists/i;
 /** After an action that expects an immediate next step but wrote nothing that would trigger one. */
 const PROGRESS_REQUEUE_MS = 1_000;
 /** How soon to look again when the cache does not show this process's last write yet. */
@@ -616,6 +620,21 @@ function recordFailure(
   const creating = decision.actions.some(
     (a) => a.type === 'createConnector' || a.type === 'createReplacement',
   );
+  if (creating && err instanceof AwsInvalidInputError && nameTaken.test(err.aws.message)) {
+    // ListVpcConnectors lags behind a create (eventual consistency), so the lookup before this create could
+    // miss a connector that exists, e.g. one whose create answer a crash lost. Keep the intent: the next
+    // lookups adopt it when its tags say it is ours, or report the conflict when not.
+    const message = `AWS reports the name taken although the lookup did not list it yet: ${quote(err.aws)} Looking again.`;
+    outcome.conditions = markReconciling(
+      outcome.conditions,
+      { reason: VpcConnectorReason.Creating, message, observedGeneration },
+      now,
+    );
+    return {
+      requeueAfterMs: NAME_TAKEN_REQUEUE_MS,
+      logMessage: 'CreateVpcConnector found the name taken; looking it up again',
+    };
+  }
   const terminal =
     err instanceof AwsInvalidInputError
       ? { reason: VpcConnectorReason.InvalidInput, facts: err.aws }

@@ -28,6 +28,8 @@ describe('crash safety', () => {
     let proxy: HoldingProxy | undefined;
     const world = await env.world({
       serviceLinkedRole: true,
+      // ListVpcConnectors lags behind the create: the restarted operator's first lookup misses the connector.
+      simulator: { consistency: { connectorListDelayMs: 3_000 } },
       endpoint: async (url) => {
         proxy = await startHoldingProxy(url);
         return proxy.url;
@@ -68,11 +70,60 @@ describe('crash safety', () => {
       const active = (await world.connectors()).filter((c) => c.status === 'ACTIVE');
       assert.equal(active.length, 1, 'exactly one connector');
       const creates = (await world.calls()).filter((c) => c.operation === 'CreateVpcConnector');
-      assert.equal(creates.length, 1, 'no second create after the restart');
+      assert.equal(
+        creates.filter((c) => c.status === 200).length,
+        1,
+        'no second connector after the restart',
+      );
+      assert.equal(condition(ready, ConditionType.Stalled), undefined);
       assert.ok((await world.kube.eventReasons('crashy')).includes('Adopted'));
 
       await world.kube.deleteConnector('crashy');
       await world.kube.waitForGone('crashy', () => world.operator.tail());
+    } finally {
+      await world.finish();
+      await proxy?.close();
+    }
+  });
+
+  test('a SIGKILL after the intent is recorded but before AWS saw the create leads to one create after the restart', async () => {
+    let proxy: HoldingProxy | undefined;
+    const world = await env.world({
+      serviceLinkedRole: true,
+      endpoint: async (url) => {
+        proxy = await startHoldingProxy(url);
+        proxy.forwardHeld = false;
+        return proxy.url;
+      },
+    });
+    try {
+      await world.kube.createConnector('early', { subnets: [SUBNETS[0]], securityGroups: [SECURITY_GROUP] });
+      await world.kube.waitForConnector(
+        'early',
+        (o) => o.status?.createIntent !== undefined,
+        'create intent recorded',
+        () => world.operator.tail(),
+      );
+      await waitFor(() => (proxy?.held ?? 0) > 0, 'the create is on its way');
+      await world.operator.kill();
+      assert.deepEqual(await world.connectors(), [], 'AWS never saw the create');
+
+      if (proxy !== undefined) proxy.holdCreates = false;
+      await world.startOperator();
+      const ready = await world.kube.waitForConnector(
+        'early',
+        (o) => condition(o, ConditionType.Ready)?.status === 'True',
+        'Ready after the restart',
+        () => world.operator.tail(),
+      );
+      const connectors = await world.connectors();
+      assert.deepEqual(
+        connectors.map((c) => c.arn),
+        [ready.status?.vpcConnectorArn],
+        'exactly one connector',
+      );
+      await world.kube.deleteConnector('early');
+      await world.kube.waitForGone('early', () => world.operator.tail());
     } finally {
       await world.finish();
       await proxy?.close();

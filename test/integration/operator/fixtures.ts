@@ -567,8 +567,12 @@ export function kubeClient(kubeConfig: KubeConfig, namespace: string): KubeClien
 
 export interface HoldingProxy {
   url: string;
-  /** While true, CreateVpcConnector is forwarded but its response is never sent back. */
+  /** While true, CreateVpcConnector gets no response (AWS performs it unless `forwardHeld` is false). */
   holdCreates: boolean;
+  /** Whether a held CreateVpcConnector reaches the simulator at all. Default true. */
+  forwardHeld: boolean;
+  /** CreateVpcConnector requests held so far. */
+  held: number;
   close(): Promise<void>;
 }
 
@@ -576,12 +580,23 @@ export interface HoldingProxy {
 export async function startHoldingProxy(target: string): Promise<HoldingProxy> {
   const upstream = new URL(target);
   const held = new Set<ServerResponse>();
-  const proxy: HoldingProxy = { url: '', holdCreates: true, close: () => Promise.resolve() };
+  const proxy: HoldingProxy = {
+    url: '',
+    holdCreates: true,
+    forwardHeld: true,
+    held: 0,
+    close: () => Promise.resolve(),
+  };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const hold = proxy.holdCreates && req.headers['x-amz-target'] === 'AppRunner.CreateVpcConnector';
+      if (hold) proxy.held++;
+      if (hold && !proxy.forwardHeld) {
+        held.add(res);
+        return;
+      }
       const forward = httpRequest(
         {
           host: upstream.hostname,

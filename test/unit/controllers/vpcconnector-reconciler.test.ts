@@ -275,6 +275,34 @@ void describe('the VpcConnector reconciler', () => {
     }
   });
 
+  void it('keeps the intent and looks again when the create finds the name taken by a connector the lookup missed', async () => {
+    const taken = new AwsInvalidInputError(
+      facts(
+        'CreateVpcConnector',
+        'InvalidRequestException',
+        `A VPC connector with the name team-a-web already exists: ${ARN}`,
+      ),
+      { cause: undefined },
+    );
+    const intent = { name: 'team-a-web', requestedAt: NOW.toISOString() };
+    const h = harness(vpcc({ region: 'us-east-1', createIntent: intent }), {
+      findConnectorByName: () => Promise.resolve(undefined),
+      listServices: () => Promise.resolve([]),
+      getRole: () => Promise.resolve({ exists: true }),
+      createConnector: () => Promise.reject(taken),
+    });
+    const result = await h.run();
+    assert.ok((result.requeueAfterMs ?? 0) > 0 && (result.requeueAfterMs ?? 0) < 10_000);
+    const status = h.statusPatches[0]?.status;
+    assert.deepEqual(status?.createIntent, intent, 'the intent stays');
+    assert.equal(
+      condition(status, ConditionType.Stalled),
+      undefined,
+      'not Stalled: the lookup will catch up',
+    );
+    assert.equal(condition(status, ConditionType.Reconciling)?.status, 'True');
+  });
+
   void it('reports AWS’s "in use" refusal of a delete in DeletionBlocked and hands the error to the queue for backoff', async () => {
     const inUse = new ConnectorInUseError(
       facts(
