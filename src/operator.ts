@@ -10,7 +10,6 @@ import {
   CustomObjectsApi,
   EventsV1Api,
   KubeConfig,
-  type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { GROUP, Plural, VERSION } from './api/constants.ts';
@@ -20,15 +19,23 @@ import type { VpcConnector } from './api/vpcconnector.ts';
 import { createSdkGateway } from './aws/sdk-gateway.ts';
 import type { ServiceLinkedRoleDeletion } from './controllers/vpcconnector/observe.ts';
 import { createVpcConnectorReconciler, vpcConnectorResource } from './controllers/vpcconnector/reconciler.ts';
-import { Controller, watch } from './runtime/controller.ts';
-import { KubernetesEventRecorder } from './runtime/events.ts';
-import { Informer } from './runtime/informer.ts';
-import { LeaseLeaderElector } from './runtime/leader-election.ts';
-import { createLogger, isLogLevel, type LogLevel, type Logger } from './runtime/logging.ts';
-import { Manager } from './runtime/manager.ts';
-import { createRuntimeMetrics } from './runtime/metrics.ts';
-import { StatusWriter } from './runtime/status.ts';
-import type { InformerSource, ObjectKey } from './runtime/types.ts';
+import {
+  Controller,
+  createLogger,
+  createRuntimeMetrics,
+  customResourceInformer,
+  isLogLevel,
+  KubernetesEventRecorder,
+  LeaseLeaderElector,
+  Manager,
+  StatusWriter,
+  watch,
+  type CustomResourceType,
+  type InformerSource,
+  type Logger,
+  type LogLevel,
+  type ObjectKey,
+} from './runtime/index.ts';
 
 export interface RunOptions {
   region: string;
@@ -257,30 +264,17 @@ function credentialsFor(
   return { accessKeyId: 'apprunner-net', secretAccessKey: 'apprunner-net-simulator' };
 }
 
+/** The cache of one kind; the API server's JSON is T (client-node types timestamps as Date, JSON never does). */
 function informerFor<T extends VpcConnector | ServiceNetworking>(
   kubeConfig: KubeConfig,
-  api: CustomObjectsApi,
-  plural: string,
+  resource: CustomResourceType,
   namespace: string | undefined,
   log: Logger,
 ): InformerSource<T> {
-  const base = `/apis/${GROUP}/${VERSION}`;
-  const path = namespace === undefined ? `${base}/${plural}` : `${base}/namespaces/${namespace}/${plural}`;
-  const informer = new Informer<KubernetesObject>({
-    kubeConfig,
-    path,
-    name: plural,
-    // CustomObjectsApi types custom objects as `any`; the list is a <Kind>List.
-    list: () =>
-      (namespace === undefined
-        ? api.listClusterCustomObject({ group: GROUP, version: VERSION, plural })
-        : api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural })) as Promise<
-        KubernetesListObject<KubernetesObject>
-      >,
+  const informer = customResourceInformer<KubernetesObject>(kubeConfig, resource, {
     log,
+    ...(namespace === undefined ? {} : { namespace }),
   });
-  // The cache holds the API server's JSON, which is T (client-node's KubernetesObject types timestamps as
-  // Date, which JSON never produces).
   return informer as unknown as InformerSource<T>;
 }
 
@@ -324,17 +318,10 @@ export async function runOperator(
     ...(options.awsEndpointUrl === undefined ? {} : { endpoint: options.awsEndpointUrl }),
     ...(credentials === undefined ? {} : { credentials }),
   });
-  const connectors = informerFor<VpcConnector>(
-    kubeConfig,
-    customObjects,
-    Plural.VpcConnector,
-    options.namespace,
-    log,
-  );
+  const connectors = informerFor<VpcConnector>(kubeConfig, vpcConnectorResource, options.namespace, log);
   const serviceNetworkings = informerFor<ServiceNetworking>(
     kubeConfig,
-    customObjects,
-    Plural.ServiceNetworking,
+    { group: GROUP, version: VERSION, plural: Plural.ServiceNetworking, namespaced: true },
     options.namespace,
     log,
   );

@@ -27,23 +27,24 @@ import {
 } from '../../aws/errors.ts';
 import type { AwsGateway, CallOptions, ConnectorObservation, ServiceObservation } from '../../aws/gateway.ts';
 import {
-  type Condition,
+  addFinalizer,
   markReady,
   markReconciling,
   markStalled,
+  removeFinalizer,
   setCondition,
-} from '../../runtime/conditions.ts';
-import type { CustomObjectPatcher, CustomResourceType } from '../../runtime/custom-objects.ts';
-import type { EventRecorder, EventType } from '../../runtime/events.ts';
-import { addFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
-import type { StatusWriter } from '../../runtime/status.ts';
-import type {
-  InformerSource,
-  ObjectKey,
-  ReconcileContext,
-  ReconcileFn,
-  ReconcileResult,
-} from '../../runtime/types.ts';
+  type Condition,
+  type CustomObjectPatcher,
+  type CustomResourceType,
+  type EventRecorder,
+  type EventType,
+  type InformerSource,
+  type ObjectKey,
+  type ReconcileContext,
+  type ReconcileFn,
+  type ReconcileResult,
+  type StatusWriter,
+} from '../../runtime/index.ts';
 import { decide, TERMINAL_RETRY_MS, type DecidedAction, type Decision } from './machine.ts';
 import { observe, readPlan, type AwsReads, type OperatorSettings, type ReadPlan } from './observe.ts';
 
