@@ -279,7 +279,7 @@ function informerFor<T extends VpcConnector | ServiceNetworking>(
 }
 
 /** A ServiceNetworking change enqueues the VpcConnector it references, and the one it referenced before. */
-function referencedConnectors(): (sn: ServiceNetworking) => ObjectKey[] {
+export function referencedConnectors(): (sn: ServiceNetworking) => ObjectKey[] {
   const previous = new Map<string, string>();
   return (sn) => {
     const namespace = sn.metadata.namespace ?? '';
