@@ -449,7 +449,7 @@ const deleteVpcConnector = handler(
     }
     const use = connectorUse(here(ctx), c.arn, ctx.now);
     if (use !== undefined) {
-      ctx.violation(Invariants.connectorDeletedInUse, c.arn, use);
+      if (use.visible) ctx.violation(Invariants.connectorDeletedInUse, c.arn, use.why);
       throw E.invalidRequest(`Provided VPC connector arn is being used by other services. ARN:  ${c.arn}`);
     }
     c.status = 'INACTIVE';

@@ -84,19 +84,29 @@ export function createRole(ctx: Ctx, name: string, principal: string, descriptio
 // ---------------------------------------------------------------------------------------------
 // Connectors in use
 
-/** Why a connector is in use right now, or undefined if it is free. */
-export function connectorUse(r: RegionState, arn: string, now: number): string | undefined {
+/**
+ * Why a connector is in use right now, or undefined if it is free. `visible` says whether a caller could
+ * have seen the use (DescribeService, ListOperations) before trying to delete it; the release linger
+ * cannot be seen, only met as the refusal, so meeting it is not a violation.
+ */
+export function connectorUse(
+  r: RegionState,
+  arn: string,
+  now: number,
+): { why: string; visible: boolean } | undefined {
   for (const s of r.services) {
     if (s.status !== 'DELETED' && s.network.egressType === 'VPC' && s.network.vpcConnectorArn === arn) {
-      return `service ${s.arn} uses it`;
+      return { why: `service ${s.arn} uses it`, visible: true };
     }
     const op = s.operations[0];
     if (op !== undefined && op.endedAt === undefined && op.previousNetwork?.vpcConnectorArn === arn) {
-      return `an operation of service ${s.arn} is still moving off it`;
+      return { why: `an operation of service ${s.arn} is still moving off it`, visible: true };
     }
   }
   const hold = r.holds.find((h) => h.connectorArn === arn && h.until > now);
-  if (hold !== undefined) return `service ${hold.serviceArn} released it less than the linger time ago`;
+  if (hold !== undefined) {
+    return { why: `service ${hold.serviceArn} released it less than the linger time ago`, visible: false };
+  }
   return undefined;
 }
 

@@ -227,7 +227,7 @@ export class SimulatorEngine {
         subnets: r.subnets,
         securityGroups: r.securityGroups,
         networkInterfaces: r.networkInterfaces,
-        vpcConnectors: r.connectors.map((c) => ({ ...c, inUse: connectorUse(r, c.arn, now) ?? null })),
+        vpcConnectors: r.connectors.map((c) => ({ ...c, inUse: connectorUse(r, c.arn, now)?.why ?? null })),
         services: r.services.map((s) => ({
           ...s,
           operations: s.operations.map((o) => ({ ...o, ...operationJson(o, now) })),
