@@ -74,8 +74,9 @@ AWS credentials: the SDK's default chain (environment, profile, IRSA / pod ident
   --service-linked-role-deletion MODE    APPRUNNER_NET_SERVICE_LINKED_ROLE_DELETION   Never
       Never, or WhenUnused: delete the role with the last connector in every managed region
   --concurrency N                        APPRUNNER_NET_CONCURRENCY                4
-  --resync-period DURATION               APPRUNNER_NET_RESYNC_PERIOD              10h
-      every object is reconciled again this often (e.g. 30s, 5m, 10h; 0 disables)
+  --resync-period DURATION               APPRUNNER_NET_RESYNC_PERIOD              10m
+      every object is reconciled again this often, which bounds how long a change made in AWS
+      (a connector deleted out of band) goes unnoticed (e.g. 30s, 10m, 1h; 0 disables)
   --namespace NS                         APPRUNNER_NET_NAMESPACE
       watch only this namespace (default: all namespaces)
   --leader-elect / --no-leader-elect     APPRUNNER_NET_LEADER_ELECT (true|false)  false
@@ -231,7 +232,7 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
       .filter((r) => r !== '')
       .map((r) => parseRegion(r, '--managed-regions entry')),
     concurrency: parseInteger(get('concurrency') ?? '4', '--concurrency', 1, 64),
-    resyncPeriodMs: parseDuration(get('resync-period') ?? '10h'),
+    resyncPeriodMs: parseDuration(get('resync-period') ?? '10m'),
     leaderElect,
     leaderElectNamespace: get('leader-elect-namespace') ?? podNamespace(env),
     leaderElectName: get('leader-elect-name') ?? 'apprunner-net',
@@ -273,6 +274,9 @@ function informerFor<T extends VpcConnector | ServiceNetworking>(
 ): InformerSource<T> {
   const informer = customResourceInformer<KubernetesObject>(kubeConfig, resource, {
     log,
+    // The controller's resync (--resync-period) re-reconciles every key; a second one here would only
+    // duplicate it. The informer's watchdog still restarts a silent watch.
+    resyncPeriodMs: 0,
     ...(namespace === undefined ? {} : { namespace }),
   });
   return informer as unknown as InformerSource<T>;

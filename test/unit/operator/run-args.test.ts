@@ -19,7 +19,7 @@ void describe('apprunner-net run flags', () => {
       clusterName: 'prod',
       managedRegions: [],
       concurrency: 4,
-      resyncPeriodMs: 36_000_000,
+      resyncPeriodMs: 600_000,
       leaderElect: false,
       leaderElectNamespace: 'ops',
       leaderElectName: 'apprunner-net',
