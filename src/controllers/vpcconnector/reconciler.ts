@@ -668,8 +668,17 @@ function recordFailure(
       now,
     );
     if (decision.actions.some((a) => a.type === 'deleteConnector')) {
+      // Set against DeletionBlocked as the last pass wrote it, not the NotBlocked this pass's decision put
+      // in its place: a refusal that repeats then keeps its lastTransitionTime and status stays unchanged.
+      // Otherwise every refusal writes status, the watch event's pass resets the key's backoff, and the
+      // retries run as fast as the AWS rate limiter lets them.
+      const before = outcome.object.status?.conditions?.find((c) => c.type === ConditionType.DeletionBlocked);
+      const base =
+        before === undefined
+          ? outcome.conditions
+          : outcome.conditions.map((c) => (c.type === ConditionType.DeletionBlocked ? before : c));
       outcome.conditions = setCondition(
-        outcome.conditions,
+        base,
         {
           type: ConditionType.DeletionBlocked,
           status: 'True',

@@ -334,6 +334,41 @@ void describe('the VpcConnector reconciler', () => {
     );
   });
 
+  void it('writes nothing when AWS refuses the delete again for the same reason, so the queue’s backoff can grow', async () => {
+    // A status write wakes the object's watch, and the pass it causes resets the key's backoff: a refusal
+    // that repeats must leave status exactly as the first one wrote it, lastTransitionTime included.
+    const inUse = new ConnectorInUseError(
+      facts(
+        'DeleteVpcConnector',
+        'InvalidRequestException',
+        `Provided VPC connector arn is being used by other services. ARN:  ${ARN}`,
+      ),
+      { cause: undefined },
+    );
+    const verbs = {
+      describeConnector: () => Promise.resolve(connector),
+      listServices: () => Promise.resolve([]),
+      deleteConnector: () => Promise.reject(inUse),
+    };
+    const deleting = { deletionTimestamp: NOW.toISOString() };
+    const first = harness(
+      vpcc({ region: 'us-east-1', vpcConnectorArn: ARN, vpcConnectorName: 'team-a-web' }, deleting),
+      verbs,
+    );
+    await assert.rejects(first.run(), (err) => err === inUse);
+    const written = first.statusPatches[0]?.status;
+    assert.ok(written !== undefined);
+    // As if the first refusal had been written a minute before this pass.
+    const earlier = new Date(NOW.getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const status: VpcConnectorStatus = {
+      ...written,
+      conditions: written.conditions?.map((c) => ({ ...c, lastTransitionTime: earlier })),
+    };
+    const again = harness(vpcc(status, deleting), verbs);
+    await assert.rejects(again.run(), (err) => err === inUse, 'the error still goes to the queue');
+    assert.deepEqual(again.statusPatches, [], 'status is unchanged: nothing to write');
+  });
+
   void it('leaves throttling to the queue without writing anything', async () => {
     const throttled = new AwsThrottledError(
       facts('DescribeVpcConnector', 'ThrottlingException', 'Rate exceeded'),
