@@ -282,6 +282,10 @@ function informerFor<T extends VpcConnector | ServiceNetworking>(
   return informer as unknown as InformerSource<T>;
 }
 
+/** Per-key retry backoff of the VpcConnector queue. */
+const QUEUE_BASE_DELAY_MS = 1_000;
+const QUEUE_MAX_DELAY_MS = 5 * 60_000;
+
 /** A ServiceNetworking change enqueues the VpcConnector it references, and the one it referenced before. */
 export function referencedConnectors(): (sn: ServiceNetworking) => ObjectKey[] {
   const previous = new Map<string, string>();
@@ -361,6 +365,9 @@ export async function runOperator(
     watches: [watch(serviceNetworkings, referencedConnectors())],
     concurrency: options.concurrency,
     resyncPeriodMs: options.resyncPeriodMs,
+    // Retries of a failing key (AWS still reports a connector in use, transient faults): from 1 s, doubling,
+    // never more than 5 minutes apart, so a blocker that clears is noticed within minutes, not a quarter hour.
+    queue: { baseDelayMs: QUEUE_BASE_DELAY_MS, maxDelayMs: QUEUE_MAX_DELAY_MS },
     metrics,
     log: controllerLog,
   });
