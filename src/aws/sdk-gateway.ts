@@ -463,6 +463,28 @@ export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
     }
   }
 
+  /** Pages through ListVpcConnectors in `region` until `onPage` returns false or no NextToken is left. */
+  function eachConnectorPage(
+    region: string,
+    callOptions: CallOptions | undefined,
+    onPage: (connectors: readonly VpcConnector[]) => boolean,
+  ): Promise<void> {
+    return paginate(
+      'ListVpcConnectors',
+      (token) =>
+        call('apprunner', 'ListVpcConnectors', callOptions, (http) =>
+          appRunner(region).send(
+            new ListVpcConnectorsCommand({
+              MaxResults: 100,
+              ...(token === undefined ? {} : { NextToken: token }),
+            }),
+            http,
+          ),
+        ),
+      (page) => onPage(page.VpcConnectors ?? []),
+    );
+  }
+
   async function listTags(arn: string, callOptions?: CallOptions): Promise<Tags> {
     const output = await call('apprunner', 'ListTagsForResource', callOptions, (http) =>
       appRunner(regionOfArn(arn)).send(new ListTagsForResourceCommand({ ResourceArn: arn }), http),
@@ -532,49 +554,23 @@ export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
     appRunner: {
       async listConnectors(region, callOptions) {
         const connectors: ConnectorObservation[] = [];
-        await paginate(
-          'ListVpcConnectors',
-          (token) =>
-            call('apprunner', 'ListVpcConnectors', callOptions, (http) =>
-              appRunner(region).send(
-                new ListVpcConnectorsCommand({
-                  MaxResults: 100,
-                  ...(token === undefined ? {} : { NextToken: token }),
-                }),
-                http,
-              ),
-            ),
-          (page) => {
-            for (const connector of page.VpcConnectors ?? []) {
-              // Whether AWS lists INACTIVE connectors is not documented (semantics §5.3): filter them.
-              if (connector.Status === 'ACTIVE') connectors.push(toConnector(connector));
-            }
-            return true;
-          },
-        );
+        await eachConnectorPage(region, callOptions, (page) => {
+          for (const connector of page) {
+            // Whether AWS lists INACTIVE connectors is not documented (semantics §5.3): filter them.
+            if (connector.Status === 'ACTIVE') connectors.push(toConnector(connector));
+          }
+          return true;
+        });
         return connectors;
       },
 
       async findConnectorByName(region, name, callOptions) {
         let found: VpcConnector | undefined;
-        await paginate(
-          'ListVpcConnectors',
-          (token) =>
-            call('apprunner', 'ListVpcConnectors', callOptions, (http) =>
-              appRunner(region).send(
-                new ListVpcConnectorsCommand({
-                  MaxResults: 100,
-                  ...(token === undefined ? {} : { NextToken: token }),
-                }),
-                http,
-              ),
-            ),
-          (page) => {
-            // App Runner allows one ACTIVE connector per name (semantics §5.1): the first match is the one.
-            found = page.VpcConnectors?.find((c) => c.Status === 'ACTIVE' && c.VpcConnectorName === name);
-            return found === undefined;
-          },
-        );
+        await eachConnectorPage(region, callOptions, (page) => {
+          // App Runner allows one ACTIVE connector per name (semantics §5.1): the first match is the one.
+          found = page.find((c) => c.Status === 'ACTIVE' && c.VpcConnectorName === name);
+          return found === undefined;
+        });
         if (found?.VpcConnectorArn === undefined) return undefined;
         // Deleted between the list and the tag read: then there is no ACTIVE connector by that name.
         const tags = await unlessNotFound(() => listTags(found?.VpcConnectorArn ?? '', callOptions));
