@@ -45,7 +45,13 @@ import {
   type ReconcileResult,
   type StatusWriter,
 } from '../../runtime/index.ts';
-import { decide, TERMINAL_RETRY_MS, type DecidedAction, type Decision } from './machine.ts';
+import {
+  decide,
+  TERMINAL_RETRY_MS,
+  type ConnectorSummary,
+  type DecidedAction,
+  type Decision,
+} from './machine.ts';
 import { observe, readPlan, type AwsReads, type OperatorSettings, type ReadPlan } from './observe.ts';
 
 export const vpcConnectorResource: CustomResourceType = {
@@ -212,6 +218,15 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
     status.awsStatus = 'ACTIVE';
     delete status.createIntent;
     delete status.deletionRequestedAt;
+  }
+
+  /** Shows the connector as AWS reports it, with the services that use it. */
+  function reportConnector(status: VpcConnectorStatus, c: ConnectorSummary): void {
+    status.vpcConnectorArn = c.arn;
+    status.vpcConnectorName = c.name;
+    status.vpcConnectorRevision = c.revision;
+    status.awsStatus = c.awsStatus;
+    status.services = [...c.services];
   }
 
   /** Performs the decided action, recording its effects in `outcome`. AWS errors propagate to the caller. */
@@ -405,23 +420,13 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
             delete status.awsStatus;
             delete status.services;
           } else {
-            status.vpcConnectorArn = c.arn;
-            status.vpcConnectorName = c.name;
-            status.vpcConnectorRevision = c.revision;
-            status.awsStatus = c.awsStatus;
-            status.services = [...c.services];
+            reportConnector(status, c);
           }
           break;
         }
-        case 'reportReady': {
-          const c = action.params;
-          status.vpcConnectorArn = c.arn;
-          status.vpcConnectorName = c.name;
-          status.vpcConnectorRevision = c.revision;
-          status.awsStatus = c.awsStatus;
-          status.services = [...c.services];
+        case 'reportReady':
+          reportConnector(status, action.params);
           break;
-        }
         case 'blockDeletion': {
           const { serviceNetworkings: refs, services } = action.params;
           ctx.log.info('Blocked deletion', { serviceNetworkings: refs, services });
