@@ -28,6 +28,8 @@ export const AwsRetryDelayMs = {
   invalidState: 15_000,
   /** A quota only moves when a human raises it or frees resources: look again rarely. */
   quotaExceeded: 600_000,
+  /** CreateVpcConnector found the name taken: ListVpcConnectors lags behind creates, so look it up again soon. */
+  nameTaken: 2_000,
 } as const;
 
 function describe(facts: AwsErrorFacts): string {
@@ -65,6 +67,22 @@ export class ConnectorInUseError extends TransientError {
   constructor(aws: AwsErrorFacts, options: { cause: unknown }) {
     super(describe(aws), options);
     rename(this, 'ConnectorInUseError');
+    this.aws = aws;
+  }
+}
+
+/**
+ * CreateVpcConnector refused a name an ACTIVE connector already holds (InvalidRequestException). Not bad
+ * input: the lookup by name before the create can miss a connector that exists (ListVpcConnectors lags
+ * behind creates, or a crash lost the create's answer), so the caller looks the name up again shortly and
+ * then adopts the connector or reports the conflict (DESIGN.md §4.9).
+ */
+export class ConnectorNameTakenError extends RequeueAfterError {
+  readonly aws: AwsErrorFacts;
+  constructor(aws: AwsErrorFacts, options: { cause: unknown }) {
+    super(AwsRetryDelayMs.nameTaken, 'NameTaken', options);
+    rename(this, 'ConnectorNameTakenError');
+    this.message = describe(aws);
     this.aws = aws;
   }
 }
@@ -148,6 +166,7 @@ export class AwsTransientError extends TransientError {
 export type AwsError =
   | AwsThrottledError
   | ConnectorInUseError
+  | ConnectorNameTakenError
   | AwsInvalidStateError
   | AwsInvalidInputError
   | AwsAccessDeniedError
@@ -159,6 +178,7 @@ export function isAwsError(err: unknown): err is AwsError {
   return (
     err instanceof AwsThrottledError ||
     err instanceof ConnectorInUseError ||
+    err instanceof ConnectorNameTakenError ||
     err instanceof AwsInvalidStateError ||
     err instanceof AwsInvalidInputError ||
     err instanceof AwsAccessDeniedError ||
@@ -226,6 +246,11 @@ const networkCodes = new Set([
 ]);
 
 const inUseMessage = /is being used by other services/i;
+/**
+ * CreateVpcConnector's refusal of a taken name. AWS's text is not documented (semantics §5.1); the simulator
+ * says `A VPC connector with the name <name> already exists: <arn>`.
+ */
+const nameTakenMessage = /already exists/i;
 
 interface SdkErrorShape {
   name?: unknown;
@@ -308,6 +333,14 @@ export function toAwsError(err: unknown, service: AwsServiceName, operation: str
     inUseMessage.test(facts.message)
   ) {
     return new ConnectorInUseError(facts, options);
+  }
+  // Before the generic InvalidRequestException below, which would make it terminal.
+  if (
+    code === 'InvalidRequestException' &&
+    operation === 'CreateVpcConnector' &&
+    nameTakenMessage.test(facts.message)
+  ) {
+    return new ConnectorNameTakenError(facts, options);
   }
   if (code === 'InvalidStateException') {
     return operation === 'UpdateService' || operation === 'DeleteService'

@@ -107,7 +107,10 @@ export interface AppRunnerGateway {
   ): Promise<ConnectorObservation | undefined>;
   /** By full ARN, with its tags; undefined when AWS no longer knows it. INACTIVE is returned as such. */
   describeConnector(arn: string, options?: CallOptions): Promise<ConnectorObservation | undefined>;
-  /** Not idempotent in AWS (no client token): callers record intent first and find by name after a crash. */
+  /**
+   * Not idempotent in AWS (no client token): callers record intent first and find by name after a crash.
+   * Throws ConnectorNameTakenError when an ACTIVE connector already holds the name.
+   */
   createConnector(
     region: string,
     input: CreateConnectorInput,

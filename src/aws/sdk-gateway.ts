@@ -231,10 +231,12 @@ const operationStatuses: ReadonlySet<string> = new Set<OperationStatus>([
 function toNetwork(service: Service): NetworkObservation {
   const config = service.NetworkConfiguration;
   const egressType = config?.EgressConfiguration?.EgressType === 'VPC' ? 'VPC' : 'DEFAULT';
+  const ingress = config?.IngressConfiguration;
   const network: NetworkObservation = {
     egressType,
-    // The model's default for IsPubliclyAccessible is false (semantics §5.8).
-    isPubliclyAccessible: config?.IngressConfiguration?.IsPubliclyAccessible ?? false,
+    // No IngressConfiguration at all is App Runner's default, a public endpoint; inside a present one an
+    // absent IsPubliclyAccessible is the model's default, false (semantics §5.8).
+    isPubliclyAccessible: ingress === undefined ? true : (ingress.IsPubliclyAccessible ?? false),
     // "If you do not specify … it defaults to select IPv4" (semantics §5.6).
     ipAddressType: config?.IpAddressType === 'DUAL_STACK' ? 'DUAL_STACK' : 'IPV4',
   };

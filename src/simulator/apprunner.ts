@@ -72,8 +72,11 @@ function networkJson(n: NetworkConfiguration): Record<string, unknown> {
         ? { VpcConnectorArn: n.vpcConnectorArn }
         : {}),
     },
-    IngressConfiguration: { IsPubliclyAccessible: n.isPubliclyAccessible },
-    IpAddressType: n.ipAddressType,
+    // Members no request ever set are left out, so clients must apply the defaults (public, IPV4) themselves.
+    ...(n.ingressUnset === true
+      ? {}
+      : { IngressConfiguration: { IsPubliclyAccessible: n.isPubliclyAccessible } }),
+    ...(n.ipAddressTypeUnset === true ? {} : { IpAddressType: n.ipAddressType }),
   };
 }
 
@@ -206,16 +209,20 @@ function mergeTags(existing: readonly Tag[], added: readonly Tag[]): Tag[] {
 // ---------------------------------------------------------------------------------------------
 // Network configuration (semantics.md §5.8)
 
+/** A service nobody configured the network of: DEFAULT egress, public, IPV4, ingress and IP type unset. */
 const defaultNetwork: NetworkConfiguration = {
   egressType: 'DEFAULT',
   isPubliclyAccessible: true,
   ipAddressType: 'IPV4',
+  ingressUnset: true,
+  ipAddressTypeUnset: true,
 };
 
 /**
  * Applies a NetworkConfiguration input to `base`. An absent NetworkConfiguration keeps `base`; inside
  * it, an omitted sub-structure is preserved or reset per config (default preserve); an omitted
  * EgressType inside a present EgressConfiguration is DEFAULT; `IngressConfiguration: {}` is private.
+ * Ingress and IpAddressType stay unset (left out of answers) until a request sets them.
  */
 function applyNetwork(ctx: Ctx, base: NetworkConfiguration, raw: unknown): NetworkConfiguration {
   if (raw === undefined || raw === null) return { ...base };
@@ -249,9 +256,12 @@ function applyNetwork(ctx: Ctx, base: NetworkConfiguration, raw: unknown): Netwo
   }
   if (input.IngressConfiguration !== undefined) {
     out.isPubliclyAccessible = input.IngressConfiguration.IsPubliclyAccessible ?? false;
+    delete out.ingressUnset;
   }
-  if (input.IpAddressType !== undefined)
+  if (input.IpAddressType !== undefined) {
     out.ipAddressType = input.IpAddressType as NetworkConfiguration['ipAddressType'];
+    delete out.ipAddressTypeUnset;
+  }
   return out;
 }
 

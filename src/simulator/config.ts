@@ -46,9 +46,15 @@ export interface OperationFaultConfig {
   next?: number;
 }
 
+/** How a failed UpdateService operation ends (the service is back on its old configuration in each case). */
+export type UpdateFailureOutcome = 'ROLLBACK_SUCCEEDED' | 'ROLLBACK_FAILED' | 'FAILED';
+
 export interface RollbackFaultConfig extends OperationFaultConfig {
-  /** Final operation status. Default 'ROLLBACK_SUCCEEDED'. */
-  outcome?: 'ROLLBACK_SUCCEEDED' | 'ROLLBACK_FAILED';
+  /**
+   * Final operation status: ROLLBACK_SUCCEEDED and ROLLBACK_FAILED pass through ROLLBACK_IN_PROGRESS, FAILED
+   * ends straight from IN_PROGRESS. Default 'ROLLBACK_SUCCEEDED'.
+   */
+  outcome?: UpdateFailureOutcome;
 }
 
 export interface FaultConfig {
@@ -59,7 +65,7 @@ export interface FaultConfig {
   accessDeniedOnSlrCreation?: boolean;
   /** SLR deletion tasks end FAILED even without connectors (Reason only, empty RoleUsageList). Default false. */
   slrDeletionFailure?: boolean;
-  /** UpdateService operations that go ROLLBACK_IN_PROGRESS then ROLLBACK_SUCCEEDED/ROLLBACK_FAILED. */
+  /** UpdateService operations that fail: ROLLBACK_IN_PROGRESS then ROLLBACK_SUCCEEDED/ROLLBACK_FAILED, or FAILED. */
   rollback?: RollbackFaultConfig;
   /** Operations (any type) that stay IN_PROGRESS for `timings.stuckOperationMs` (default: forever). */
   stuck?: OperationFaultConfig;
@@ -157,7 +163,7 @@ export interface ResolvedConfig {
     latency: Required<LatencyConfig>;
     accessDeniedOnSlrCreation: boolean;
     slrDeletionFailure: boolean;
-    rollback: { serviceArns: string[]; next: number; outcome: 'ROLLBACK_SUCCEEDED' | 'ROLLBACK_FAILED' };
+    rollback: { serviceArns: string[]; next: number; outcome: UpdateFailureOutcome };
     stuck: { serviceArns: string[]; next: number };
   };
   pagination: {
@@ -282,6 +288,10 @@ export function checkConfig(config: ResolvedConfig): string[] {
   }
   for (const [k, v] of Object.entries(config.consistency)) {
     if (typeof v !== 'number' || v < 0) problems.push(`consistency.${k} must be a non-negative number`);
+  }
+  const outcomes: readonly string[] = ['ROLLBACK_SUCCEEDED', 'ROLLBACK_FAILED', 'FAILED'];
+  if (!outcomes.includes(config.faults.rollback.outcome)) {
+    problems.push(`faults.rollback.outcome must be one of ${outcomes.join(', ')}`);
   }
   for (const b of [config.faults.throttling.read, config.faults.throttling.mutate]) {
     if (b !== null && !(b.ratePerSecond >= 0 && b.burst >= 1)) {

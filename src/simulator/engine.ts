@@ -291,6 +291,9 @@ function takeFault(fault: { serviceArns: string[]; next: number }, serviceArn: s
   return false;
 }
 
+const isRollback = (o: Operation['outcome']): boolean =>
+  o === 'ROLLBACK_SUCCEEDED' || o === 'ROLLBACK_FAILED';
+
 /** Plans a new operation (timestamps and outcome decided now) and puts it first in the service's list. */
 export function startOperation(
   ctx: Ctx,
@@ -301,7 +304,7 @@ export function startOperation(
   const t = ctx.config.timings;
   const inProgressAt = ctx.now + t.operationPendingMs;
   const stuck = takeFault(ctx.config.faults.stuck, service.arn);
-  const rollback = type === 'UPDATE_SERVICE' && takeFault(ctx.config.faults.rollback, service.arn);
+  const failure = type === 'UPDATE_SERVICE' && takeFault(ctx.config.faults.rollback, service.arn);
   const workEndsAt = stuck
     ? t.stuckOperationMs === null
       ? null
@@ -314,13 +317,13 @@ export function startOperation(
     startedAt: ctx.now,
     inProgressAt,
     workEndsAt,
-    outcome: rollback ? ctx.config.faults.rollback.outcome : 'SUCCEEDED',
+    outcome: failure ? ctx.config.faults.rollback.outcome : 'SUCCEEDED',
     previousStatus: service.status,
     ...(extra.settledStatus !== undefined ? { settledStatus: extra.settledStatus } : {}),
   };
-  if (rollback) {
-    op.rollbackEndsAt = (workEndsAt ?? ctx.now) + t.rollbackDurationMs;
-    op.failureReason = 'injected rollback fault';
+  if (failure) {
+    if (isRollback(op.outcome)) op.rollbackEndsAt = (workEndsAt ?? ctx.now) + t.rollbackDurationMs;
+    op.failureReason = `injected by faults.rollback (${op.outcome})`;
   }
   if (extra.previousNetwork !== undefined) {
     op.previousNetwork = extra.previousNetwork;
@@ -342,9 +345,6 @@ export function operationStatus(
   if (op.workEndsAt === null || now < op.workEndsAt) return 'IN_PROGRESS';
   return 'ROLLBACK_IN_PROGRESS';
 }
-
-const isRollback = (o: Operation['outcome']): boolean =>
-  o === 'ROLLBACK_SUCCEEDED' || o === 'ROLLBACK_FAILED';
 
 function connectorOf(r: RegionState, n: NetworkConfiguration | undefined): Connector | undefined {
   if (n?.egressType !== 'VPC' || n.vpcConnectorArn === undefined) return undefined;
@@ -403,8 +403,8 @@ function finishOperation(
     case 'START_DEPLOYMENT': {
       const before = op.previousNetwork;
       const after = op.nextNetwork ?? s.network;
-      if (isRollback(op.outcome) && before !== undefined) {
-        // Back to the old configuration: release what the new one took.
+      if (op.outcome !== 'SUCCEEDED' && before !== undefined) {
+        // Rolled back or failed: back to the old configuration, releasing what the new one took.
         s.network = { ...before };
         s.status =
           op.previousStatus === 'PAUSED' || op.previousStatus === 'CREATE_FAILED'

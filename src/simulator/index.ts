@@ -20,6 +20,7 @@ export type {
   ThrottlingConfig,
   TimingConfig,
   TokenBucketConfig,
+  UpdateFailureOutcome,
 } from './config.ts';
 export type {
   SeedDocument,

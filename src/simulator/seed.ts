@@ -57,9 +57,12 @@ export interface SeedService {
   imageIdentifier?: string;
   /** Default 'RUNNING'. */
   status?: 'RUNNING' | 'PAUSED';
-  /** Default true. */
+  /**
+   * Absent: never set, so the service is public and DescribeService answers without IngressConfiguration
+   * (a service created before private endpoints existed). Set (true or false): answered as IngressConfiguration.
+   */
   isPubliclyAccessible?: boolean;
-  /** Default 'IPV4'. */
+  /** Absent: never set, so the service is IPV4 and DescribeService answers without IpAddressType. */
   ipAddressType?: 'IPV4' | 'DUAL_STACK';
   tags?: Record<string, string>;
 }
@@ -124,8 +127,10 @@ export function applySeed(ctx: Ctx, seed: SeedDocument, withRegion: (region: str
         throw new Error(`seed: service ${s.serviceName} already exists in ${region}`);
       }
       const network = applyNetwork(c, defaultNetwork, {
-        IngressConfiguration: { IsPubliclyAccessible: s.isPubliclyAccessible ?? true },
-        IpAddressType: s.ipAddressType ?? 'IPV4',
+        ...(s.isPubliclyAccessible === undefined
+          ? {}
+          : { IngressConfiguration: { IsPubliclyAccessible: s.isPubliclyAccessible } }),
+        ...(s.ipAddressType === undefined ? {} : { IpAddressType: s.ipAddressType }),
       });
       const service = newService(
         c,

@@ -72,6 +72,13 @@ export interface NetworkConfiguration {
   vpcConnectorArn?: string;
   isPubliclyAccessible: boolean;
   ipAddressType: IpAddressType;
+  /**
+   * No request has set the ingress yet (isPubliclyAccessible is then the default, true): Service answers
+   * leave IngressConfiguration out, which means a public endpoint. Absent (as in older state files) = set.
+   */
+  ingressUnset?: boolean;
+  /** No request has set IpAddressType yet (it is then IPV4): Service answers leave it out. */
+  ipAddressTypeUnset?: boolean;
 }
 
 export type OperationType =

@@ -3,23 +3,29 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { DeleteServiceCommand } from '@aws-sdk/client-apprunner';
+import {
+  DeleteServiceCommand,
+  DescribeServiceCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-apprunner';
 import { Registry } from 'prom-client';
 import {
   AwsAccessDeniedError,
   AwsInvalidInputError,
+  AwsInvalidStateError,
   AwsNotFoundError,
   AwsQuotaExceededError,
   AwsThrottledError,
   AwsTransientError,
   ConnectorInUseError,
+  ConnectorNameTakenError,
   ServiceBusyError,
 } from '../../../src/aws/errors.ts';
-import type { ConnectorObservation } from '../../../src/aws/gateway.ts';
+import type { ConnectorObservation, DesiredNetwork } from '../../../src/aws/gateway.ts';
 import { RateLimiterPool } from '../../../src/aws/rate-limiter.ts';
 import { createSdkGateway } from '../../../src/aws/sdk-gateway.ts';
 import type { SdkGateway, SdkGatewayOptions } from '../../../src/aws/sdk-gateway.ts';
-import type { SimulatorConfig } from '../../../src/simulator/index.ts';
+import type { SimulatorConfig, UpdateFailureOutcome } from '../../../src/simulator/index.ts';
 import { FakeClock } from '../../unit/runtime/fake-clock.ts';
 import {
   ACCOUNT,
@@ -282,6 +288,32 @@ void describe('SDK gateway against the simulator: VPC connectors', () => {
     assert.ok(err.message.includes(`"${err.aws.message}"`), 'the error message quotes AWS');
   });
 
+  void test('maps a create with the name of an ACTIVE connector to ConnectorNameTakenError, a short requeue rather than a terminal error', async (t) => {
+    const { h, gw } = await setup(t);
+    const first = await createOne(gw, 'gw-taken');
+    const err = await rejection(createOne(gw, 'gw-taken'));
+    assert.ok(err instanceof ConnectorNameTakenError, `got ${String(err)}`);
+    assert.ok(!(err instanceof AwsInvalidInputError));
+    assert.equal(err.aws.code, 'InvalidRequestException');
+    assert.equal(err.aws.operation, 'CreateVpcConnector');
+    assert.match(err.aws.message, /already exists/);
+    assert.ok(err.message.includes(`"${err.aws.message}"`), 'the error message quotes AWS');
+    assert.equal(err.delayMs, 2_000);
+    assert.equal(err.reason, 'NameTaken');
+    assert.deepEqual(
+      (await gw.appRunner.listConnectors(REGION)).map((c) => c.arn),
+      [first.arn],
+      'nothing was created',
+    );
+    assert.deepEqual(
+      (await callsOf(h, 'CreateVpcConnector')).map((c) => [c.status, c.error]),
+      [
+        [200, undefined],
+        [400, 'InvalidRequestException'],
+      ],
+    );
+  });
+
   void test('maps a refused SLR creation during CreateVpcConnector to AwsAccessDeniedError', async (t) => {
     const { gw } = await setup(t, { harness: { knobs: { denySlrCreation: true } } });
     const err = await rejection(createOne(gw, 'gw-denied'));
@@ -306,6 +338,34 @@ void describe('SDK gateway against the simulator: services and operations', () =
         updatedAt: undefined,
       },
     );
+  });
+
+  void test('reads a service answered without IngressConfiguration or IpAddressType as public and IPV4', async (t) => {
+    const { h, gw } = await setup(t);
+    const arn = h.serviceArn('svc-alpha');
+    const raw = await h.apprunner.send(new DescribeServiceCommand({ ServiceArn: arn }));
+    assert.deepEqual(
+      raw.Service?.NetworkConfiguration,
+      { EgressConfiguration: { EgressType: 'DEFAULT' } },
+      'the simulator leaves out what was never set',
+    );
+    const public_ = { egressType: 'DEFAULT', isPubliclyAccessible: true, ipAddressType: 'IPV4' };
+    assert.deepEqual((await gw.appRunner.describeService(arn))?.network, public_);
+    const listed = (await gw.appRunner.listServices(REGION)).find((s) => s.arn === arn);
+    assert.deepEqual(listed?.network, public_);
+  });
+
+  void test('reads an IngressConfiguration without IsPubliclyAccessible as private', async (t) => {
+    const { h, gw } = await setup(t);
+    const arn = h.serviceArn('svc-bravo');
+    // What a Go client sends for a private service: the zero value is left out (semantics §5.8).
+    await h.apprunner.send(
+      new UpdateServiceCommand({ ServiceArn: arn, NetworkConfiguration: { IngressConfiguration: {} } }),
+    );
+    h.clock.advance(SETTLE_MS);
+    const service = await gw.appRunner.describeService(arn);
+    assert.equal(service?.network.isPubliclyAccessible, false);
+    assert.equal(service.network.ipAddressType, 'IPV4');
   });
 
   void test('reports an unknown service and a DELETED one as absent', async (t) => {
@@ -376,6 +436,70 @@ void describe('SDK gateway against the simulator: services and operations', () =
     assert.deepEqual(await h.admin.violations(), []);
   });
 
+  void test('detaches with all three parts too, keeping a never-configured service public', async (t) => {
+    const { h, gw } = await setup(t);
+    const connector = await createOne(gw, 'gw-detach');
+    const arn = h.serviceArn('svc-charlie');
+    const current = await gw.appRunner.describeService(arn);
+    assert.ok(current !== undefined);
+    await gw.appRunner.updateServiceNetwork(arn, {
+      ...current.network,
+      egressType: 'VPC',
+      vpcConnectorArn: connector.arn,
+    });
+    h.clock.advance(SETTLE_MS);
+    await gw.appRunner.updateServiceNetwork(arn, { ...current.network, egressType: 'DEFAULT' });
+    h.clock.advance(SETTLE_MS);
+    const sent = (await callsOf(h, 'UpdateService')).map(
+      (c) => (c.raw.params as Record<string, unknown>).NetworkConfiguration,
+    );
+    assert.deepEqual(sent, [
+      {
+        EgressConfiguration: { EgressType: 'VPC', VpcConnectorArn: connector.arn },
+        IngressConfiguration: { IsPubliclyAccessible: true },
+        IpAddressType: 'IPV4',
+      },
+      {
+        EgressConfiguration: { EgressType: 'DEFAULT' },
+        IngressConfiguration: { IsPubliclyAccessible: true },
+        IpAddressType: 'IPV4',
+      },
+    ]);
+    const raw = await h.apprunner.send(new DescribeServiceCommand({ ServiceArn: arn }));
+    assert.deepEqual(raw.Service?.NetworkConfiguration, {
+      EgressConfiguration: { EgressType: 'DEFAULT' },
+      IngressConfiguration: { IsPubliclyAccessible: true },
+      IpAddressType: 'IPV4',
+    });
+    assert.ok((raw.Service.ServiceUrl ?? '') !== '', 'still public');
+  });
+
+  void test('maps VPC egress through an unknown or INACTIVE connector to AwsInvalidInputError and starts nothing', async (t) => {
+    const { h, gw } = await setup(t);
+    const arn = h.serviceArn('svc-alpha');
+    const deleted = await createOne(gw, 'gw-inactive');
+    await gw.appRunner.deleteConnector(deleted.arn);
+    const unknown = `arn:aws:apprunner:${REGION}:${ACCOUNT}:vpcconnector/ghost/1/0123456789abcdef0123456789abcdef`;
+    for (const vpcConnectorArn of [unknown, deleted.arn]) {
+      const err = await rejection(
+        gw.appRunner.updateServiceNetwork(arn, {
+          egressType: 'VPC',
+          vpcConnectorArn,
+          isPubliclyAccessible: true,
+          ipAddressType: 'IPV4',
+        }),
+      );
+      assert.ok(err instanceof AwsInvalidInputError, `got ${String(err)}`);
+      assert.equal(err.aws.code, 'InvalidRequestException');
+      assert.ok(err.aws.message.includes(vpcConnectorArn), err.aws.message);
+    }
+    assert.equal((await gw.appRunner.describeService(arn))?.status, 'RUNNING');
+    assert.deepEqual(
+      (await gw.appRunner.listOperations(arn)).map((o) => o.type),
+      ['CREATE_SERVICE'],
+    );
+  });
+
   void test('maps UpdateService during an operation to ServiceBusyError', async (t) => {
     const { h, gw } = await setup(t);
     const arn = h.serviceArn('svc-alpha');
@@ -415,6 +539,24 @@ void describe('SDK gateway against the simulator: services and operations', () =
     assert.equal((await gw.appRunner.listOperations(arn)).length, 20, 'the default limit is 20');
   });
 
+  void test('tags, lists and untags a service; tagging a DELETED one is AwsInvalidStateError', async (t) => {
+    const { h, gw } = await setup(t);
+    const arn = h.serviceArn('svc-bravo');
+    assert.deepEqual(await gw.appRunner.listTags(arn), {});
+    await gw.appRunner.tagResource(arn, { 'apprunnernet.dev/owner': 'contract/ns/web', team: 'payments' });
+    await gw.appRunner.tagResource(arn, { team: 'platform' });
+    assert.deepEqual(await gw.appRunner.listTags(arn), {
+      'apprunnernet.dev/owner': 'contract/ns/web',
+      team: 'platform',
+    });
+    await gw.appRunner.untagResource(arn, ['apprunnernet.dev/owner', 'absent-key']);
+    assert.deepEqual(await gw.appRunner.listTags(arn), { team: 'platform' });
+    await h.apprunner.send(new DeleteServiceCommand({ ServiceArn: arn }));
+    h.clock.advance(SETTLE_MS);
+    const err = await rejection(gw.appRunner.tagResource(arn, { a: 'b' }));
+    assert.ok(err instanceof AwsInvalidStateError, `got ${String(err)}`);
+  });
+
   void test('tags, lists and untags a resource; tagging a vanished one is AwsNotFoundError', async (t) => {
     const { gw } = await setup(t);
     const connector = await createOne(gw, 'gw-tags');
@@ -432,6 +574,78 @@ void describe('SDK gateway against the simulator: services and operations', () =
     const gone = `arn:aws:apprunner:${REGION}:${ACCOUNT}:vpcconnector/ghost/1/0123456789abcdef0123456789abcdef`;
     const err = await rejection(gw.appRunner.tagResource(gone, { a: 'b' }));
     assert.ok(err instanceof AwsNotFoundError, `got ${String(err)}`);
+  });
+});
+
+void describe('SDK gateway against the simulator: failed, rolled-back and stuck updates', () => {
+  const attach = (connectorArn: string): DesiredNetwork => ({
+    egressType: 'VPC',
+    vpcConnectorArn: connectorArn,
+    isPubliclyAccessible: true,
+    ipAddressType: 'IPV4',
+  });
+
+  const failures: { outcome: UpdateFailureOutcome; reason: string }[] = [
+    { outcome: 'ROLLBACK_SUCCEEDED', reason: 'App Runner rolled the update back' },
+    { outcome: 'ROLLBACK_FAILED', reason: 'the rollback itself failed' },
+    { outcome: 'FAILED', reason: 'the update failed without a rollback phase' },
+  ];
+  for (const { outcome, reason } of failures) {
+    void test(`reports ${outcome} when ${reason}, with the service RUNNING on its old network`, async (t) => {
+      const { h, gw } = await setup(t);
+      const connector = await createOne(gw, 'gw-rollback');
+      const arn = h.serviceArn('svc-alpha');
+      const before = await gw.appRunner.describeService(arn);
+      await configure(h, { faults: { rollback: { next: 1, outcome } } });
+      const { operationId } = await gw.appRunner.updateServiceNetwork(arn, attach(connector.arn));
+      h.clock.advance(SETTLE_MS);
+      const [op] = await gw.appRunner.listOperations(arn, 1);
+      assert.equal(op?.id, operationId);
+      assert.equal(op.type, 'UPDATE_SERVICE');
+      assert.equal(op.status, outcome);
+      assert.ok(op.endedAt instanceof Date);
+      const after = await gw.appRunner.describeService(arn);
+      assert.equal(after?.status, 'RUNNING', 'the service looks healthy: only the operation tells');
+      assert.deepEqual(after.network, before?.network);
+      assert.equal((await gw.appRunner.deleteConnector(connector.arn))?.status, 'INACTIVE', 'released');
+    });
+  }
+
+  void test('a stuck update keeps the service busy until timings.stuckOperationMs, refusing updates meanwhile', async (t) => {
+    const { h, gw } = await setup(t);
+    const arn = h.serviceArn('svc-alpha');
+    await configure(h, { faults: { stuck: { next: 1 } }, timings: { stuckOperationMs: 3_600_000 } });
+    const network = { egressType: 'DEFAULT', isPubliclyAccessible: false, ipAddressType: 'IPV4' } as const;
+    const { operationId } = await gw.appRunner.updateServiceNetwork(arn, network);
+    h.clock.advance(SETTLE_MS * 10);
+    assert.equal((await gw.appRunner.describeService(arn))?.status, 'OPERATION_IN_PROGRESS');
+    assert.equal((await gw.appRunner.listOperations(arn, 1))[0]?.status, 'IN_PROGRESS');
+    const err = await rejection(gw.appRunner.updateServiceNetwork(arn, network));
+    assert.ok(err instanceof ServiceBusyError, `got ${String(err)}`);
+    h.clock.advance(3_600_000);
+    const [op] = await gw.appRunner.listOperations(arn, 1);
+    assert.deepEqual([op?.id, op?.status], [operationId, 'SUCCEEDED']);
+    assert.equal((await gw.appRunner.describeService(arn))?.status, 'RUNNING');
+  });
+
+  void test('maps a throttled and a failing (500) UpdateService to AwsThrottledError and AwsTransientError', async (t) => {
+    const { h, gw } = await setup(t);
+    const arn = h.serviceArn('svc-alpha');
+    const network = { egressType: 'DEFAULT', isPubliclyAccessible: true, ipAddressType: 'IPV4' } as const;
+    await configure(h, {
+      faults: {
+        throttling: { next: 1, operations: ['UpdateService'] },
+        internalError: { next: 1, operations: ['UpdateService'] },
+      },
+    });
+    const throttled = await rejection(gw.appRunner.updateServiceNetwork(arn, network));
+    assert.ok(throttled instanceof AwsThrottledError, `got ${String(throttled)}`);
+    const failed = await rejection(gw.appRunner.updateServiceNetwork(arn, network));
+    assert.ok(failed instanceof AwsTransientError, `got ${String(failed)}`);
+    assert.equal(failed.aws.code, 'InternalServiceErrorException');
+    assert.equal(failed.aws.httpStatus, 500);
+    const { service } = await gw.appRunner.updateServiceNetwork(arn, network);
+    assert.equal(service.status, 'OPERATION_IN_PROGRESS', 'the faults were used up');
   });
 });
 

@@ -301,4 +301,12 @@ void describe('Config checks', () => {
       /unknown config key faults\.throttling\.readBucket/,
     );
   });
+
+  void test('an update failure outcome that is not an operation status is refused', async (t) => {
+    const sim = await startSim(t);
+    await assert.rejects(
+      sim.admin('POST', 'faults', { faults: { rollback: { next: 1, outcome: 'ROLLED_BACK' } } }),
+      /faults\.rollback\.outcome must be one of ROLLBACK_SUCCEEDED, ROLLBACK_FAILED, FAILED/,
+    );
+  });
 });

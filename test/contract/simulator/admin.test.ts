@@ -62,6 +62,22 @@ void describe('Audit log', () => {
     assert.equal(badList.error, 'InvalidRequestException');
     assert.match(JSON.stringify(create.raw), /audited/, 'key parameters (the connector name) are recorded');
   });
+
+  void test('an UpdateService entry carries the request as sent, so an attach can be told from a detach', async (t) => {
+    const h = await startHarness(t);
+    const connector = await createConnector(h.apprunner, 'attach-detach');
+    const arn = h.serviceArn('svc-alpha');
+    await updateNetworkAndSettle(h, arn, vpcEgress(connector.VpcConnectorArn));
+    await updateNetworkAndSettle(h, arn, DEFAULT_EGRESS);
+    const updates = (await h.admin.calls()).filter((c) => c.operation === 'UpdateService');
+    assert.deepEqual(
+      updates.map((c) => [c.status, c.raw.params]),
+      [
+        [200, { ServiceArn: arn, NetworkConfiguration: vpcEgress(connector.VpcConnectorArn) }],
+        [200, { ServiceArn: arn, NetworkConfiguration: DEFAULT_EGRESS }],
+      ],
+    );
+  });
 });
 
 void describe('Violations', () => {

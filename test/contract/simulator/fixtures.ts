@@ -183,9 +183,13 @@ export interface Knobs {
   connectorQuota?: number;
   /** CreateVpcConnector fails with AccessDenied when it would have to create the SLR. */
   denySlrCreation?: boolean;
-  /** The next N service updates fail and roll back; `rollbackFails` makes the rollback fail too. */
+  /**
+   * The next N service updates fail and roll back; `rollbackFails` makes the rollback fail too, and
+   * `failsWithoutRollback` makes them end FAILED with no rollback phase.
+   */
   rollbackNextUpdates?: number;
   rollbackFails?: boolean;
+  failsWithoutRollback?: boolean;
   /** The next N service operations never finish. */
   stuckNextOperations?: number;
   /** SLR deletion tasks fail even with no connector left. */
@@ -253,7 +257,12 @@ export function toConfig(knobs: Knobs): SimulatorConfig {
   if (knobs.rollbackNextUpdates !== undefined) {
     faults.rollback = {
       next: knobs.rollbackNextUpdates,
-      outcome: knobs.rollbackFails === true ? 'ROLLBACK_FAILED' : 'ROLLBACK_SUCCEEDED',
+      outcome:
+        knobs.failsWithoutRollback === true
+          ? 'FAILED'
+          : knobs.rollbackFails === true
+            ? 'ROLLBACK_FAILED'
+            : 'ROLLBACK_SUCCEEDED',
     };
   }
   if (knobs.stuckNextOperations !== undefined) faults.stuck = { next: knobs.stuckNextOperations };

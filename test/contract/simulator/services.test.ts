@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DeleteServiceCommand,
+  DeleteVpcConnectorCommand,
   ListOperationsCommand,
   ListServicesCommand,
   PauseServiceCommand,
@@ -43,10 +44,11 @@ void describe('Service shape', () => {
       service.ServiceArn,
       `arn:aws:apprunner:${REGION}:${ACCOUNT}:service/fresh-svc/${service.ServiceId}`,
     );
-    assert.deepEqual(service.NetworkConfiguration?.EgressConfiguration?.EgressType, 'DEFAULT');
-    assert.equal(service.NetworkConfiguration.EgressConfiguration.VpcConnectorArn, undefined);
-    assert.equal(service.NetworkConfiguration.IngressConfiguration?.IsPubliclyAccessible, true);
-    assert.equal(service.NetworkConfiguration.IpAddressType, 'IPV4', 'IpAddressType defaults to IPV4');
+    assert.deepEqual(
+      service.NetworkConfiguration,
+      { EgressConfiguration: { EgressType: 'DEFAULT' } },
+      'ingress and IP address type were never set, so they are left out (public, IPV4)',
+    );
     assert.ok((service.ServiceUrl ?? '') !== '', 'a public service has a ServiceUrl');
     const operations = await listAllOperations(h.apprunner, service.ServiceArn);
     assert.equal(operations.length, 1);
@@ -228,6 +230,61 @@ void describe('ListOperations', () => {
 });
 
 void describe('NetworkConfiguration semantics', () => {
+  void test('ingress and IP address type are left out until a request sets them, and the service is public meanwhile', async (t) => {
+    const h = await startHarness(t);
+    const connector = await createConnector(h.apprunner, 'unset-ingress');
+    const arn = h.serviceArn('svc-alpha');
+    const seeded = await describeService(h.apprunner, arn);
+    assert.deepEqual(seeded.NetworkConfiguration, { EgressConfiguration: { EgressType: 'DEFAULT' } });
+    assert.ok((seeded.ServiceUrl ?? '') !== '', 'absent IngressConfiguration: a public endpoint');
+    const attached = await updateNetworkAndSettle(h, arn, vpcEgress(connector.VpcConnectorArn));
+    assert.deepEqual(
+      attached.NetworkConfiguration,
+      { EgressConfiguration: { EgressType: 'VPC', VpcConnectorArn: connector.VpcConnectorArn } },
+      'an update of the egress alone sets neither',
+    );
+    const ingressSet = await updateNetworkAndSettle(h, arn, {
+      IngressConfiguration: { IsPubliclyAccessible: true },
+    });
+    assert.deepEqual(ingressSet.NetworkConfiguration?.IngressConfiguration, { IsPubliclyAccessible: true });
+    assert.equal(ingressSet.NetworkConfiguration.IpAddressType, undefined);
+    const ipSet = await updateNetworkAndSettle(h, arn, { IpAddressType: 'IPV4' });
+    assert.equal(ipSet.NetworkConfiguration?.IpAddressType, 'IPV4');
+    assert.deepEqual(ipSet.NetworkConfiguration.IngressConfiguration, { IsPubliclyAccessible: true });
+  });
+
+  void test('a service seeded with an explicit ingress and IP address type answers both', async (t) => {
+    const h = await startHarness(t);
+    await h.admin.seed({
+      regions: {
+        [REGION]: {
+          services: [{ serviceName: 'explicit-public', isPubliclyAccessible: true, ipAddressType: 'IPV4' }],
+        },
+      },
+    });
+    const { ServiceSummaryList: summaries = [] } = await h.apprunner.send(new ListServicesCommand({}));
+    const arn = summaries.find((s) => s.ServiceName === 'explicit-public')?.ServiceArn ?? '';
+    const service = await describeService(h.apprunner, arn);
+    assert.deepEqual(service.NetworkConfiguration, {
+      EgressConfiguration: { EgressType: 'DEFAULT' },
+      IngressConfiguration: { IsPubliclyAccessible: true },
+      IpAddressType: 'IPV4',
+    });
+  });
+
+  void test('a rolled-back update restores an unset ingress as unset', async (t) => {
+    const h = await startHarness(t);
+    const arn = h.serviceArn('svc-alpha');
+    await h.admin.faults({ rollbackNextUpdates: 1 });
+    await updateNetwork(h.apprunner, arn, { IngressConfiguration: { IsPubliclyAccessible: false } });
+    h.clock.advance(SETTLE_MS);
+    const [op] = await listAllOperations(h.apprunner, arn);
+    assert.equal(op?.Status, 'ROLLBACK_SUCCEEDED');
+    const service = await describeService(h.apprunner, arn);
+    assert.equal(service.NetworkConfiguration?.IngressConfiguration, undefined);
+    assert.ok((service.ServiceUrl ?? '') !== '');
+  });
+
   void test('IngressConfiguration {} means private: IsPubliclyAccessible false and an empty ServiceUrl', async (t) => {
     const h = await startHarness(t);
     const arn = h.serviceArn('svc-alpha');
@@ -352,6 +409,35 @@ void describe('Failure injection on operations', () => {
     h.clock.advance(SETTLE_MS * 4);
     const [op] = await listAllOperations(h.apprunner, arn);
     assert.equal(op?.Status, 'ROLLBACK_FAILED');
+  });
+
+  void test('an update that fails without a rollback phase ends FAILED with the service RUNNING on the OLD configuration', async (t) => {
+    const h = await startHarness(t);
+    const connector = await createConnector(h.apprunner, 'failed-update');
+    const arn = h.serviceArn('svc-alpha');
+    const before = await describeService(h.apprunner, arn);
+    await h.admin.faults({ rollbackNextUpdates: 1, failsWithoutRollback: true });
+    const { operationId } = await updateNetwork(h.apprunner, arn, vpcEgress(connector.VpcConnectorArn));
+    const statuses = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      h.clock.advance(SETTLE_MS / 20);
+      const [op] = await listAllOperations(h.apprunner, arn);
+      statuses.add(op?.Status ?? '');
+    }
+    const [op] = await listAllOperations(h.apprunner, arn);
+    assert.equal(op?.Id, operationId);
+    assert.equal(op.Status, 'FAILED');
+    assert.ok(op.EndedAt !== undefined);
+    assert.ok(!statuses.has('ROLLBACK_IN_PROGRESS') && !statuses.has('SUCCEEDED'), [...statuses].join());
+    const after = await describeService(h.apprunner, arn);
+    assert.equal(after.Status, 'RUNNING');
+    assert.deepEqual(after.NetworkConfiguration, before.NetworkConfiguration);
+    assert.equal(
+      (await h.apprunner.send(new DeleteVpcConnectorCommand({ VpcConnectorArn: connector.VpcConnectorArn })))
+        .VpcConnector?.Status,
+      'INACTIVE',
+      'the failed update released the connector',
+    );
   });
 
   void test('a stuck operation keeps the service OPERATION_IN_PROGRESS for hours and blocks update and delete', async (t) => {

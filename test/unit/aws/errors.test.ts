@@ -11,12 +11,13 @@ import {
   AwsThrottledError,
   AwsTransientError,
   ConnectorInUseError,
+  ConnectorNameTakenError,
   ServiceBusyError,
   isAwsError,
   toAwsError,
 } from '../../../src/aws/errors.ts';
 import type { AwsServiceName } from '../../../src/aws/errors.ts';
-import { classify } from '../../../src/runtime/errors.ts';
+import { classify, TerminalError } from '../../../src/runtime/errors.ts';
 
 /** What the SDK throws after it gave up: a named error with the response metadata attached. */
 function sdkError(code: string, httpStatus: number | undefined, message = `${code} message`): Error {
@@ -38,6 +39,8 @@ function networkError(code: string): Error {
 
 const inUse =
   'Provided VPC connector arn is being used by other services. ARN:  arn:aws:apprunner:us-east-1:123456789012:vpcconnector/x/1/0123456789abcdef0123456789abcdef';
+const nameTaken =
+  'A VPC connector with the name team-a-web already exists: arn:aws:apprunner:us-east-1:123456789012:vpcconnector/team-a-web/1/0123456789abcdef0123456789abcdef';
 const taken =
   'Service role name AWSServiceRoleForAppRunnerNetworking has been taken in this account, please try a different suffix.';
 
@@ -130,6 +133,34 @@ void describe('toAwsError', () => {
       service: 'apprunner',
       operation: 'DeleteVpcConnector',
       err: sdkError('InvalidRequestException', 400, 'One or more input parameters are not valid'),
+      want: AwsInvalidInputError,
+      code: 'InvalidRequestException',
+      queue: 'drop',
+    },
+    {
+      reason:
+        'CreateVpcConnector refusing a taken name is a short wait for the lookup to catch up, not bad input',
+      service: 'apprunner',
+      operation: 'CreateVpcConnector',
+      err: new InvalidRequestException({ message: nameTaken, $metadata: { httpStatusCode: 400 } }),
+      want: ConnectorNameTakenError,
+      code: 'InvalidRequestException',
+      queue: 'requeueAfter',
+    },
+    {
+      reason: 'the name-taken text means something only on CreateVpcConnector',
+      service: 'apprunner',
+      operation: 'CreateService',
+      err: sdkError('InvalidRequestException', 400, 'Service with the provided name already exists: web'),
+      want: AwsInvalidInputError,
+      code: 'InvalidRequestException',
+      queue: 'drop',
+    },
+    {
+      reason: 'any other InvalidRequestException on CreateVpcConnector is invalid input',
+      service: 'apprunner',
+      operation: 'CreateVpcConnector',
+      err: sdkError('InvalidRequestException', 400, "The subnet ID 'subnet-1' does not exist."),
       want: AwsInvalidInputError,
       code: 'InvalidRequestException',
       queue: 'drop',
@@ -347,6 +378,40 @@ void describe('toAwsError', () => {
     assert.ok(busyAction.type === 'requeueAfter' && quotaAction.type === 'requeueAfter');
     assert.ok(busyAction.delayMs < quotaAction.delayMs);
     assert.equal(busyAction.reason, 'ServiceBusy');
+  });
+
+  void it('requeues a taken connector name after 2 s with reason NameTaken, quoting AWS, never as terminal', () => {
+    const mapped = toAwsError(
+      new InvalidRequestException({
+        message: nameTaken,
+        $metadata: { httpStatusCode: 400, requestId: 'req-2' },
+      }),
+      'apprunner',
+      'CreateVpcConnector',
+    );
+    const asError: Error = mapped;
+    assert.ok(!(asError instanceof TerminalError) && !(asError instanceof AwsInvalidInputError));
+    assert.ok(mapped instanceof ConnectorNameTakenError, `got ${mapped.name}`);
+    assert.ok(isAwsError(mapped));
+    assert.equal(asError.name, 'ConnectorNameTakenError', 'the class name shows in logs');
+    assert.deepEqual(mapped.aws, {
+      service: 'apprunner',
+      operation: 'CreateVpcConnector',
+      code: 'InvalidRequestException',
+      httpStatus: 400,
+      message: nameTaken,
+      requestId: 'req-2',
+    });
+    assert.equal(
+      mapped.message,
+      `CreateVpcConnector failed with InvalidRequestException (HTTP 400): "${nameTaken}"`,
+    );
+    assert.deepEqual(classify(mapped), {
+      type: 'requeueAfter',
+      result: 'requeue_after',
+      delayMs: 2_000,
+      reason: 'NameTaken',
+    });
   });
 
   void it('returns an error that is already a gateway error unchanged', () => {
