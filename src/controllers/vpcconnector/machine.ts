@@ -1,21 +1,30 @@
-// The VpcConnector lifecycle as an XState v5 statechart, run as a pure decision function. The initial
-// state `deciding` routes, through ordered `always` transitions with named guards over the Observation, to
-// the one state that describes this pass; that state's entry action (with params) is the one thing the
-// reconciler does. Nothing here executes: decide() returns the state, the action, the conditions and the
-// requeue delay. No `after` timers: waits are work-queue delays, and every time comparison uses
-// observation.now. Each route goes to its own state, so the states are the paths of the graph.
-import { and, initialTransition, not, setup } from 'xstate';
+// The VpcConnector lifecycle as a statechart (the runtime's defineStatechart compiles the table below into
+// XState v5), run as a pure decision function: the observation routes to the one state that describes this
+// pass, and that state's action (with params) is the one thing the reconciler does. Nothing here executes.
+// No `after` timers: waits are work-queue delays, and every time comparison uses observation.now. Each
+// route goes to its own state, so the states are the paths of the graph.
 import { ConditionType, OwnershipTag, VpcConnectorReason } from '../../api/constants.ts';
 import { isNameOf, rotatedConnectorName } from '../../api/naming.ts';
 import type { RoleDeletionObservation, Tags } from '../../aws/gateway.ts';
+import {
+  defineStatechart,
+  ready,
+  reconciling,
+  stalled,
+  type ActionOf,
+  type DecidedCondition,
+  type Decision as ChartDecision,
+  type Report,
+  type StateSpec,
+} from '../../runtime/index.ts';
+import { TERMINAL_RETRY_MS } from '../shared/failures.ts';
 import type { Observation, SeenConnector } from './observe.ts';
 
 /** How long a deletion AWS accepted may still read ACTIVE before the operator asks again. */
 export const DELETE_CONFIRM_WINDOW_MS = 2 * 60_000;
 /** How long after a FAILED service-linked role deletion task the operator starts a new one. */
 export const ROLE_DELETION_RETRY_MS = 5 * 60_000;
-/** How long the operator waits on a spec that AWS refused before trying it again anyway. */
-export const TERMINAL_RETRY_MS = 10 * 60_000;
+export { TERMINAL_RETRY_MS };
 
 export const Requeue = {
   confirm: 5_000,
@@ -87,8 +96,9 @@ export interface ConnectorSummary {
   services: readonly string[];
 }
 
+export type { KstatusKind } from '../../runtime/index.ts';
 export type ActionType = keyof ActionParams;
-export type DecidedAction = { [K in ActionType]: { type: K; params: ActionParams[K] } }[ActionType];
+export type DecidedAction = ActionOf<ActionParams>;
 
 // ---- Facts derived from the observation (shared by guards, params and messages) ----
 
@@ -197,8 +207,7 @@ function ownerOf(tags: Tags | undefined): string {
     return 'a connector without ownership tags';
   return `VpcConnector ${namespace ?? '?'}/${name ?? '?'} of cluster ${cluster ?? '?'}`;
 }
-
-/** Named guards: predicates over the observation. Their order in `deciding` is the policy. */
+/** Named guards: predicates over the observation. Their use in the table's order is the policy. */
 const guards = {
   isDeleting: (o: Observation) => o.deleting,
   hasFinalizer: (o: Observation) => o.hasFinalizer,
@@ -248,610 +257,443 @@ const guards = {
 
 export type GuardName = keyof typeof guards;
 
-type GuardImpls = { [K in GuardName]: (args: { context: Observation }) => boolean };
-const guardImpls = Object.fromEntries(
-  Object.entries(guards).map(([name, predicate]) => [
-    name,
-    ({ context }: { context: Observation }) => predicate(context),
-  ]),
-) as GuardImpls;
-
-/** Action implementations do nothing: the machine only decides; the reconciler acts. */
-type ActionImpls = { [K in ActionType]: (args: unknown, params: ActionParams[K]) => void };
-const decisionOnly = (): void => undefined;
-const actionImpls: ActionImpls = {
-  awaitRemoval: decisionOnly,
-  addFinalizer: decisionOnly,
-  removeFinalizer: decisionOnly,
-  ensureServiceLinkedRole: decisionOnly,
-  recordCreateIntent: decisionOnly,
-  createConnector: decisionOnly,
-  createReplacement: decisionOnly,
-  adoptConnector: decisionOnly,
-  reportNameConflict: decisionOnly,
-  recreateAfterDrift: decisionOnly,
-  rejectImmutableChange: decisionOnly,
-  waitForSpecChange: decisionOnly,
-  waitForUsersToMove: decisionOnly,
-  deleteOldConnector: decisionOnly,
-  waitForInactive: decisionOnly,
-  waitForCreateToSettle: decisionOnly,
-  completeRotation: decisionOnly,
-  syncTags: decisionOnly,
-  observeOnly: decisionOnly,
-  reportReady: decisionOnly,
-  blockDeletion: decisionOnly,
-  deleteConnector: decisionOnly,
-  retainOnDelete: decisionOnly,
-  deleteServiceLinkedRole: decisionOnly,
-  pollRoleDeletion: decisionOnly,
-  reportRoleDeletionFailure: decisionOnly,
-};
-
-type Ctx = { context: Observation };
 const none = (): Record<string, never> => ({});
+const list = (items: readonly string[]): string => items.join(', ');
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+const R = VpcConnectorReason;
 
-export const vpcConnectorMachine = setup({
-  types: { context: {} as Observation, input: {} as Observation },
-  guards: guardImpls,
-  actions: actionImpls,
-}).createMachine({
+/**
+ * The states in routing order: each block is its route (`when`), its one action with parameters, and its
+ * report. Deletion first (detach is others' finalizers, then connectors, then the opt-in role), then Observe
+ * mode (read-only), then Manage: a rotation in progress finishes before anything else changes, and a create
+ * records intent, finds by name and adopts only what the tags say is ours.
+ */
+const chart = defineStatechart({
   id: 'vpcConnector',
-  context: ({ input }) => input,
-  initial: 'deciding',
+  guards,
+  domain: domainConditions,
   states: {
-    deciding: {
-      description: 'Routes the observation to the state of this pass; the first guard that holds wins.',
-      always: [
-        // Deletion: detach first (others' finalizers), then delete connectors, then (opt-in) the role.
-        { guard: and(['isDeleting', not('hasFinalizer')]), target: 'released' },
-        { guard: and(['isDeleting', 'isObserveMode']), target: 'releasingObserved' },
-        { guard: and(['isDeleting', 'retainsOnDelete']), target: 'retaining' },
-        { guard: and(['isDeleting', 'deletionHasBlockers']), target: 'blockingDeletion' },
-        { guard: and(['isDeleting', 'deletionAcceptedRecently']), target: 'waitingForDeletion' },
-        { guard: and(['isDeleting', 'ownsActiveConnector']), target: 'deletingConnector' },
-        { guard: and(['isDeleting', 'createIntentUnsettled']), target: 'settlingCreateIntent' },
-        { guard: and(['isDeleting', 'roleDeletionRunning']), target: 'pollingRoleDeletion' },
-        { guard: and(['isDeleting', 'roleDeletionFailedRecently']), target: 'roleDeletionFailed' },
-        { guard: and(['isDeleting', 'roleDeletable']), target: 'deletingRole' },
-        { guard: 'isDeleting', target: 'removingFinalizer' },
-        // Observe: read-only, never a finalizer, never an AWS write.
-        { guard: and(['isObserveMode', 'observedConnectorMissing']), target: 'observedMissing' },
-        { guard: and(['isObserveMode', 'observedConnectorDiffers']), target: 'observedDiffers' },
-        { guard: 'isObserveMode', target: 'observing' },
-        // Manage.
-        { guard: not('hasFinalizer'), target: 'addingFinalizer' },
-        { guard: 'failedForThisGeneration', target: 'awaitingSpecChange' },
-        { guard: 'roleMissing', target: 'ensuringRole' },
-        // A rotation in progress finishes before anything else changes.
-        { guard: 'retiringGone', target: 'completingRotation' },
-        { guard: 'retiringInUse', target: 'waitingForUsersToMove' },
-        { guard: 'retiringDeletionAcceptedRecently', target: 'waitingForOldConnectorDeletion' },
-        { guard: 'hasRetiring', target: 'deletingOldConnector' },
-        // Crash-safe create: intent first, then find by name, adopt only what the tags say is ours.
-        { guard: 'nameTakenByUs', target: 'adopting' },
-        { guard: 'nameTakenByOther', target: 'nameConflict' },
-        { guard: 'rotationIntentRecorded', target: 'creatingReplacement' },
-        { guard: 'createIntentRecorded', target: 'creatingConnector' },
-        { guard: 'hasNoConnector', target: 'recordingCreateIntent' },
-        // The connector in status.
-        { guard: 'currentGone', target: 'recreatingAfterDrift' },
-        { guard: 'currentForeign', target: 'foreignConnector' },
-        { guard: 'immutableChangeRejected', target: 'rejectingChange' },
-        { guard: 'immutableFieldsDiffer', target: 'recordingRotationIntent' },
-        { guard: 'tagsDiffer', target: 'syncingTags' },
-        { target: 'ready' },
-      ],
-    },
     released: {
       description: 'Being deleted without our finalizer: nothing left to do.',
-      entry: { type: 'awaitRemoval', params: none },
+      when: ['isDeleting', '!hasFinalizer'],
+      action: 'awaitRemoval',
+      params: none,
+      report: () => reconciling(R.Deleting, 'The object is being deleted.'),
     },
     releasingObserved: {
       description: 'Observe mode: the object goes, the connector stays untouched.',
-      entry: { type: 'removeFinalizer', params: () => ({ why: 'managementPolicy is Observe' }) },
+      when: ['isDeleting', 'isObserveMode'],
+      action: 'removeFinalizer',
+      params: () => ({ why: 'managementPolicy is Observe' }),
+      report: (o: Observation) =>
+        reconciling(
+          R.Deleting,
+          `Observe mode: connector ${o.observed?.name ?? o.desired.name} is left untouched in AWS.`,
+        ),
+      finalizer: 'remove',
     },
     retaining: {
       description: 'deletionPolicy Retain: leave every connector in AWS and let the object go.',
-      entry: {
-        type: 'retainOnDelete',
-        params: ({ context }: Ctx) => ({ arns: ownedActive(context).map((c) => c.arn) }),
+      when: ['isDeleting', 'retainsOnDelete'],
+      action: 'retainOnDelete',
+      params: (o: Observation) => ({ arns: ownedActive(o).map((c) => c.arn) }),
+      report: (o: Observation) => {
+        const arns = ownedActive(o).map((c) => c.arn);
+        return reconciling(
+          R.Retained,
+          arns.length === 0
+            ? 'deletionPolicy is Retain; no connector to leave behind.'
+            : `deletionPolicy is Retain: leaving ${list(arns)} in AWS.`,
+        );
       },
+      finalizer: 'remove',
     },
     blockingDeletion: {
       description: 'ServiceNetworkings still reference the object or services still use its connector.',
-      entry: {
-        type: 'blockDeletion',
-        params: ({ context }: Ctx) => ({
-          serviceNetworkings: context.referencedBy,
-          services: blockingUsers(context),
-        }),
-      },
+      when: ['isDeleting', 'deletionHasBlockers'],
+      action: 'blockDeletion',
+      params: (o: Observation) => ({ serviceNetworkings: o.referencedBy, services: blockingUsers(o) }),
+      report: (o: Observation) => reconciling(R.DeletionBlocked, blockersMessage(o), Requeue.deletionBlocked),
     },
     waitingForDeletion: {
       description: 'AWS accepted the deletion; waiting for the connector to read INACTIVE.',
-      entry: {
-        type: 'waitForInactive',
-        params: ({ context }: Ctx) => ({ arn: awaitingInactive(context)?.arn ?? '' }),
-      },
+      when: ['isDeleting', 'deletionAcceptedRecently'],
+      action: 'waitForInactive',
+      params: (o: Observation) => ({ arn: awaitingInactive(o)?.arn ?? '' }),
+      report: (o: Observation) =>
+        reconciling(
+          R.WaitingForDeletion,
+          `Waiting for connector ${awaitingInactive(o)?.name ?? ''} to become INACTIVE.`,
+          Requeue.confirm,
+        ),
     },
     deletingConnector: {
       description: 'Delete the next connector this object owns (nothing uses it any more).',
-      entry: {
-        type: 'deleteConnector',
-        params: ({ context }: Ctx) => ({ arn: ownedActive(context)[0]?.arn ?? '' }),
-      },
+      when: ['isDeleting', 'ownsActiveConnector'],
+      action: 'deleteConnector',
+      params: (o: Observation) => ({ arn: ownedActive(o)[0]?.arn ?? '' }),
+      report: (o: Observation) =>
+        reconciling(R.Deleting, `Deleting connector ${ownedActive(o)[0]?.name ?? ''}.`, Requeue.confirm),
     },
     settlingCreateIntent: {
       description:
         'A create intent is recent and the name lookup is empty: a fresh connector may not be listed yet.',
-      entry: {
-        type: 'waitForCreateToSettle',
-        params: ({ context }: Ctx) => ({ name: context.status.createIntent?.name ?? '' }),
+      when: ['isDeleting', 'createIntentUnsettled'],
+      action: 'waitForCreateToSettle',
+      params: (o: Observation) => ({ name: o.status.createIntent?.name ?? '' }),
+      report: (o: Observation) => {
+        const requestedAt = o.status.createIntent?.requestedAt.getTime() ?? o.now.getTime();
+        return reconciling(
+          R.WaitingForDeletion,
+          `Making sure connector ${o.status.createIntent?.name ?? ''}, whose creation was requested moments ago, does not exist before letting the object go.`,
+          Math.max(Requeue.confirm, requestedAt + DELETE_CONFIRM_WINDOW_MS - o.now.getTime()),
+        );
       },
     },
     pollingRoleDeletion: {
       description: 'The service-linked role deletion task is running.',
-      entry: {
-        type: 'pollRoleDeletion',
-        params: ({ context }: Ctx) => ({ taskId: context.status.roleDeletion?.taskId ?? '' }),
-      },
+      when: ['isDeleting', 'roleDeletionRunning'],
+      action: 'pollRoleDeletion',
+      params: (o: Observation) => ({ taskId: o.status.roleDeletion?.taskId ?? '' }),
+      report: (o: Observation) =>
+        reconciling(
+          R.DeletingServiceLinkedRole,
+          `Deleting the App Runner networking service-linked role (task ${o.status.roleDeletion?.taskId ?? ''} is ${o.roleDeletion?.status ?? 'pending'}).`,
+          Requeue.roleDeletion,
+        ),
     },
     roleDeletionFailed: {
       description: 'The role deletion task failed; a new one starts a few minutes after the last.',
-      entry: {
-        type: 'reportRoleDeletionFailure',
-        params: ({ context }: Ctx) => {
-          const params: ActionParams['reportRoleDeletionFailure'] = {
-            taskId: context.status.roleDeletion?.taskId ?? '',
-            usage: context.roleDeletion?.usage ?? [],
-          };
-          if (context.roleDeletion?.reason !== undefined) params.reason = context.roleDeletion.reason;
-          return params;
-        },
+      when: ['isDeleting', 'roleDeletionFailedRecently'],
+      action: 'reportRoleDeletionFailure',
+      params: (o: Observation) => {
+        const params: ActionParams['reportRoleDeletionFailure'] = {
+          taskId: o.status.roleDeletion?.taskId ?? '',
+          usage: o.roleDeletion?.usage ?? [],
+        };
+        if (o.roleDeletion?.reason !== undefined) params.reason = o.roleDeletion.reason;
+        return params;
+      },
+      report: (o: Observation) => {
+        const startedAt = o.status.roleDeletion?.startedAt.getTime() ?? o.now.getTime();
+        const retryIn = Math.max(Requeue.confirm, startedAt + ROLE_DELETION_RETRY_MS - o.now.getTime());
+        const usage = (o.roleDeletion?.usage ?? []).map((u) => `${u.region}: ${list(u.resources)}`);
+        return reconciling(
+          R.ServiceLinkedRoleDeletionFailed,
+          `Deleting the service-linked role failed: "${o.roleDeletion?.reason ?? 'no reason given'}"` +
+            (usage.length > 0 ? `; still used by ${usage.join('; ')}` : '') +
+            `. Retrying in ${Math.ceil(retryIn / 60_000)} min; set --service-linked-role-deletion=Never to stop.`,
+          retryIn,
+        );
       },
     },
     deletingRole: {
       description: 'WhenUnused and no connector in any managed region: delete the service-linked role.',
-      entry: { type: 'deleteServiceLinkedRole', params: none },
+      when: ['isDeleting', 'roleDeletable'],
+      action: 'deleteServiceLinkedRole',
+      params: none,
+      report: () =>
+        reconciling(
+          R.DeletingServiceLinkedRole,
+          'No connector is left in any managed region: deleting the App Runner networking service-linked role.',
+          Requeue.roleDeletion,
+        ),
     },
     removingFinalizer: {
       description: 'Every owned connector is INACTIVE or gone (and the role settled): let the object go.',
-      entry: { type: 'removeFinalizer', params: () => ({ why: 'every connector is deleted' }) },
+      when: ['isDeleting'],
+      action: 'removeFinalizer',
+      params: () => ({ why: 'every connector is deleted' }),
+      report: () => reconciling(R.Deleting, 'Every connector is deleted; removing the finalizer.'),
+      finalizer: 'remove',
     },
     observedMissing: {
       description: 'Observe mode: no ACTIVE connector by that name or ARN.',
-      entry: { type: 'observeOnly', params: none },
+      when: ['isObserveMode', 'observedConnectorMissing'],
+      action: 'observeOnly',
+      params: none,
+      report: (o: Observation) =>
+        stalled(
+          R.ObservedConnectorNotFound,
+          `Observe mode: no ACTIVE connector ${o.desired.name} in ${o.desired.region}; create it, or fix spec.vpcConnectorName or spec.vpcConnectorArn.`,
+          Requeue.observedMissing,
+        ),
     },
     observedDiffers: {
       description: 'Observe mode: the connector exists but does not match the subnets or groups in spec.',
-      entry: { type: 'observeOnly', params: ({ context }: Ctx) => observedParams(context) },
+      when: ['isObserveMode', 'observedConnectorDiffers'],
+      action: 'observeOnly',
+      params: observedParams,
+      report: (o: Observation) =>
+        stalled(
+          R.ObservedConnectorDiffers,
+          `Observe mode: connector ${o.observed?.name ?? ''} has other ${list(observedDifferences(o))} than spec; the operator never changes an observed connector.`,
+        ),
     },
     observing: {
       description: 'Observe mode: the connector exists and matches.',
-      entry: { type: 'observeOnly', params: ({ context }: Ctx) => observedParams(context) },
+      when: ['isObserveMode'],
+      action: 'observeOnly',
+      params: observedParams,
+      report: (o: Observation) =>
+        ready(
+          R.Observed,
+          `Observing connector ${o.observed?.name ?? ''} (ACTIVE, used by ${plural(o.observed?.users.length ?? 0, 'service')}).`,
+        ),
     },
     addingFinalizer: {
       description: 'Fence deletion before creating anything in AWS.',
-      entry: { type: 'addFinalizer', params: none },
+      when: ['!hasFinalizer'],
+      action: 'addFinalizer',
+      params: none,
+      report: () => reconciling(R.AddingFinalizer, 'Adding the finalizer before creating anything in AWS.'),
+      finalizer: 'add',
     },
     awaitingSpecChange: {
       description:
         'AWS refused this generation (invalid input, access, quota): wait for an edit, retry rarely.',
-      entry: {
-        type: 'waitForSpecChange',
-        params: ({ context }: Ctx) => ({
-          reason: context.status.failure?.reason ?? '',
-          message: context.status.failure?.message ?? '',
-        }),
+      when: ['failedForThisGeneration'],
+      action: 'waitForSpecChange',
+      params: (o: Observation) => ({
+        reason: o.status.failure?.reason ?? '',
+        message: o.status.failure?.message ?? '',
+      }),
+      report: (o: Observation) => {
+        const since = o.status.failure?.since.getTime() ?? o.now.getTime();
+        return stalled(
+          o.status.failure?.reason ?? R.InvalidInput,
+          o.status.failure?.message ?? '',
+          Math.max(Requeue.confirm, since + TERMINAL_RETRY_MS - o.now.getTime()),
+        );
       },
     },
     ensuringRole: {
       description: 'The App Runner networking service-linked role is absent: create it.',
-      entry: { type: 'ensureServiceLinkedRole', params: none },
+      when: ['roleMissing'],
+      action: 'ensureServiceLinkedRole',
+      params: none,
+      report: () =>
+        reconciling(R.CreatingServiceLinkedRole, 'Creating the App Runner networking service-linked role.'),
     },
     completingRotation: {
       description: 'The old connector is INACTIVE or gone: the rotation is over.',
-      entry: {
-        type: 'completeRotation',
-        params: ({ context }: Ctx) => ({ retiredArn: context.status.retiring?.arn ?? '' }),
-      },
+      when: ['retiringGone'],
+      action: 'completeRotation',
+      params: (o: Observation) => ({ retiredArn: o.status.retiring?.arn ?? '' }),
+      report: (o: Observation) =>
+        reconciling(
+          R.Rotating,
+          `Old connector ${o.status.retiring?.name ?? ''} is deleted; finishing the rotation.`,
+        ),
     },
     waitingForUsersToMove: {
       description: 'Services still use the old connector; their ServiceNetworkings move them to the new one.',
-      entry: {
-        type: 'waitForUsersToMove',
-        params: ({ context }: Ctx) => ({
-          arn: context.retiring?.arn ?? '',
-          services: context.retiring?.users ?? [],
-        }),
-      },
+      when: ['retiringInUse'],
+      action: 'waitForUsersToMove',
+      params: (o: Observation) => ({ arn: o.retiring?.arn ?? '', services: o.retiring?.users ?? [] }),
+      report: (o: Observation) =>
+        reconciling(
+          R.WaitingForServicesToMove,
+          `Rotating: waiting for ${plural(o.retiring?.users.length ?? 0, 'service')} to move off connector ${o.retiring?.name ?? ''}: ${list(o.retiring?.users ?? [])}.`,
+          Requeue.usersToMove,
+        ),
     },
     waitingForOldConnectorDeletion: {
       description: 'AWS accepted the deletion of the old connector; waiting for INACTIVE.',
-      entry: {
-        type: 'waitForInactive',
-        params: ({ context }: Ctx) => ({ arn: context.retiring?.arn ?? '' }),
-      },
+      when: ['retiringDeletionAcceptedRecently'],
+      action: 'waitForInactive',
+      params: (o: Observation) => ({ arn: o.retiring?.arn ?? '' }),
+      report: (o: Observation) =>
+        reconciling(
+          R.WaitingForDeletion,
+          `Rotating: waiting for old connector ${o.retiring?.name ?? ''} to become INACTIVE.`,
+          Requeue.confirm,
+        ),
     },
     deletingOldConnector: {
       description: 'Nothing uses the old connector any more: delete it.',
-      entry: {
-        type: 'deleteOldConnector',
-        params: ({ context }: Ctx) => ({ arn: context.status.retiring?.arn ?? '' }),
-      },
+      when: ['hasRetiring'],
+      action: 'deleteOldConnector',
+      params: (o: Observation) => ({ arn: o.status.retiring?.arn ?? '' }),
+      report: (o: Observation) =>
+        reconciling(
+          R.DeletingOldConnector,
+          `Rotating: deleting old connector ${o.status.retiring?.name ?? ''}.`,
+          Requeue.confirm,
+        ),
     },
     adopting: {
       description:
         'A connector with our name and our ownership tags exists (a create whose answer was lost).',
-      entry: {
-        type: 'adoptConnector',
-        params: ({ context }: Ctx) => {
-          const found = context.byName;
-          const params: ActionParams['adoptConnector'] = {
-            arn: found?.arn ?? '',
-            name: found?.name ?? '',
-            revision: found?.revision ?? 0,
-          };
-          if (context.status.createIntent?.replaces !== undefined)
-            params.replaces = context.status.createIntent.replaces;
-          return params;
-        },
+      when: ['nameTakenByUs'],
+      action: 'adoptConnector',
+      params: (o: Observation) => {
+        const found = o.byName;
+        const params: ActionParams['adoptConnector'] = {
+          arn: found?.arn ?? '',
+          name: found?.name ?? '',
+          revision: found?.revision ?? 0,
+        };
+        if (o.status.createIntent?.replaces !== undefined) params.replaces = o.status.createIntent.replaces;
+        return params;
       },
+      report: (o: Observation) =>
+        reconciling(
+          R.Adopting,
+          `Adopting connector ${o.byName?.name ?? ''}, which carries this object's ownership tags.`,
+        ),
     },
     nameConflict: {
       description:
         'The name is taken by a connector that is not this object’s (invariant 9): never adopt it.',
-      entry: {
-        type: 'reportNameConflict',
-        params: ({ context }: Ctx) => ({
-          name: context.byName?.name ?? '',
-          arn: context.byName?.arn ?? '',
-          owner: ownerOf(context.byName?.tags),
-        }),
-      },
+      when: ['nameTakenByOther'],
+      action: 'reportNameConflict',
+      params: (o: Observation) => ({
+        name: o.byName?.name ?? '',
+        arn: o.byName?.arn ?? '',
+        owner: ownerOf(o.byName?.tags),
+      }),
+      report: (o: Observation) =>
+        stalled(
+          R.NameConflict,
+          `Connector name ${o.byName?.name ?? ''} in ${o.desired.region} is taken by ${ownerOf(o.byName?.tags)} (${o.byName?.arn ?? ''}); set another spec.vpcConnectorName or remove that connector.`,
+          Requeue.conflict,
+        ),
     },
     creatingReplacement: {
       description: 'Rotation intent recorded and the new name is free: create the replacement.',
-      entry: {
-        type: 'createReplacement',
-        params: ({ context }: Ctx) => ({
-          ...createParams(context, context.status.createIntent?.name ?? context.desired.name),
-          replaces: context.status.createIntent?.replaces ?? '',
-        }),
-      },
+      when: ['rotationIntentRecorded'],
+      action: 'createReplacement',
+      params: (o: Observation) => ({
+        ...createParams(o, o.status.createIntent?.name ?? o.desired.name),
+        replaces: o.status.createIntent?.replaces ?? '',
+      }),
+      report: (o: Observation) =>
+        reconciling(
+          R.Rotating,
+          `Rotating: creating replacement connector ${o.status.createIntent?.name ?? ''}.`,
+        ),
     },
     creatingConnector: {
       description: 'Create intent recorded and the name is free: create the connector.',
-      entry: {
-        type: 'createConnector',
-        params: ({ context }: Ctx) =>
-          createParams(context, context.status.createIntent?.name ?? context.desired.name),
-      },
+      when: ['createIntentRecorded'],
+      action: 'createConnector',
+      params: (o: Observation) => createParams(o, o.status.createIntent?.name ?? o.desired.name),
+      report: (o: Observation) =>
+        reconciling(R.Creating, `Creating connector ${o.status.createIntent?.name ?? ''}.`),
     },
     recordingCreateIntent: {
       description: 'No connector yet: record the intent to create one before calling AWS.',
-      entry: {
-        type: 'recordCreateIntent',
-        params: ({ context }: Ctx) => ({ region: context.desired.region, name: context.desired.name }),
-      },
+      when: ['hasNoConnector'],
+      action: 'recordCreateIntent',
+      params: (o: Observation) => ({ region: o.desired.region, name: o.desired.name }),
+      report: (o: Observation) =>
+        reconciling(R.Creating, `Creating connector ${o.desired.name} in ${o.desired.region}.`),
     },
     recreatingAfterDrift: {
       description: 'The connector in status was deleted out of band: start over with a new create intent.',
-      entry: {
-        type: 'recreateAfterDrift',
-        params: ({ context }: Ctx) => ({
-          goneArn: context.status.arn ?? '',
-          region: context.desired.region,
-          name: context.desired.name,
-        }),
-      },
+      when: ['currentGone'],
+      action: 'recreateAfterDrift',
+      params: (o: Observation) => ({
+        goneArn: o.status.arn ?? '',
+        region: o.desired.region,
+        name: o.desired.name,
+      }),
+      report: (o: Observation) =>
+        reconciling(
+          R.DeletedOutOfBand,
+          `Connector ${o.status.arn ?? ''} was deleted outside the operator; creating it again.`,
+        ),
     },
     foreignConnector: {
       description: 'The connector in status does not carry this object’s ownership tags: never touch it.',
-      entry: {
-        type: 'reportNameConflict',
-        params: ({ context }: Ctx) => ({
-          name: context.current?.name ?? '',
-          arn: context.current?.arn ?? '',
-          owner: ownerOf(context.current?.tags),
-        }),
-      },
+      when: ['currentForeign'],
+      action: 'reportNameConflict',
+      params: (o: Observation) => ({
+        name: o.current?.name ?? '',
+        arn: o.current?.arn ?? '',
+        owner: ownerOf(o.current?.tags),
+      }),
+      report: (o: Observation) =>
+        stalled(
+          R.NameConflict,
+          `Connector ${o.current?.arn ?? ''} belongs to ${ownerOf(o.current?.tags)}, not to this object; the operator will not change or delete it.`,
+          Requeue.conflict,
+        ),
     },
     rejectingChange: {
       description:
         'An immutable field changed and the policy (or the field) forbids replacing the connector.',
-      entry: {
-        type: 'rejectImmutableChange',
-        params: ({ context }: Ctx) => ({
-          fields: regionChanged(context)
-            ? ['region', ...immutableDifferences(context)]
-            : immutableDifferences(context),
-        }),
+      when: ['immutableChangeRejected'],
+      action: 'rejectImmutableChange',
+      params: (o: Observation) => ({ fields: rejectedFields(o) }),
+      report: (o: Observation) => {
+        const fields = rejectedFields(o);
+        return stalled(
+          R.ImmutableFieldChanged,
+          `spec.${fields.join(', spec.')} differ${fields.length === 1 ? 's' : ''} from connector ${o.current?.name ?? ''}, which cannot change in place` +
+            (fields.includes('region')
+              ? '; a connector cannot move region: create a new VpcConnector.'
+              : '; set updatePolicy: Rotate to replace it, or restore the spec.'),
+        );
       },
     },
     recordingRotationIntent: {
       description: 'updatePolicy Rotate and an immutable field changed: record the replacement intent.',
-      entry: {
-        type: 'recordCreateIntent',
-        params: ({ context }: Ctx) => ({
-          region: context.desired.region,
-          name: replacementName(context),
-          replaces: context.current?.arn ?? '',
-        }),
-      },
+      when: ['immutableFieldsDiffer'],
+      action: 'recordCreateIntent',
+      params: (o: Observation) => ({
+        region: o.desired.region,
+        name: replacementName(o),
+        replaces: o.current?.arn ?? '',
+      }),
+      report: (o: Observation) =>
+        reconciling(
+          R.Rotating,
+          `Rotating: spec.${immutableDifferences(o).join(', spec.')} changed; creating ${replacementName(o)} to replace ${o.current?.name ?? ''}.`,
+        ),
     },
     syncingTags: {
       description: 'Tags in spec (or ownership tags) are missing or differ on the connector.',
-      entry: {
-        type: 'syncTags',
-        params: ({ context }: Ctx) => ({ arn: context.current?.arn ?? '', tags: missingTags(context) }),
-      },
+      when: ['tagsDiffer'],
+      action: 'syncTags',
+      params: (o: Observation) => ({ arn: o.current?.arn ?? '', tags: missingTags(o) }),
+      report: (o: Observation) =>
+        reconciling(
+          R.UpdatingTags,
+          `Updating tags ${list(Object.keys(missingTags(o)))} on connector ${o.current?.name ?? ''}.`,
+        ),
     },
     ready: {
       description: 'AWS matches the spec.',
-      entry: {
-        type: 'reportReady',
-        params: ({ context }: Ctx) =>
-          context.current === undefined
-            ? { arn: '', name: '', revision: 0, awsStatus: 'INACTIVE' as const, services: [] }
-            : summary(context.current),
-      },
+      when: [],
+      action: 'reportReady',
+      params: (o: Observation) =>
+        o.current === undefined
+          ? { arn: '', name: '', revision: 0, awsStatus: 'INACTIVE' as const, services: [] }
+          : summary(o.current),
+      report: (o: Observation) =>
+        ready(
+          R.Available,
+          `Connector ${o.current?.name ?? ''} (revision ${o.current?.revision ?? 0}) is ACTIVE and used by ${plural(o.current?.users.length ?? 0, 'service')}.`,
+        ),
     },
-  },
+  } satisfies Record<string, StateSpec<Observation, GuardName, ActionParams>>,
 });
+
+export const vpcConnectorMachine = chart.machine;
+/** Every state `deciding` routes to, in routing order. */
+export const STATE_NAMES = chart.stateNames;
+export type StateName = (typeof STATE_NAMES)[number];
+export type Decision = ChartDecision<StateName, ActionParams>;
 
 function observedParams(o: Observation): ActionParams['observeOnly'] {
   return o.observed === undefined ? {} : { connector: summary(o.observed) };
 }
 
-/** Every state `deciding` routes to; a unit test checks this list against the machine. */
-export const STATE_NAMES = [
-  'released',
-  'releasingObserved',
-  'retaining',
-  'blockingDeletion',
-  'waitingForDeletion',
-  'deletingConnector',
-  'settlingCreateIntent',
-  'pollingRoleDeletion',
-  'roleDeletionFailed',
-  'deletingRole',
-  'removingFinalizer',
-  'observedMissing',
-  'observedDiffers',
-  'observing',
-  'addingFinalizer',
-  'awaitingSpecChange',
-  'ensuringRole',
-  'completingRotation',
-  'waitingForUsersToMove',
-  'waitingForOldConnectorDeletion',
-  'deletingOldConnector',
-  'adopting',
-  'nameConflict',
-  'creatingReplacement',
-  'creatingConnector',
-  'recordingCreateIntent',
-  'recreatingAfterDrift',
-  'foreignConnector',
-  'rejectingChange',
-  'recordingRotationIntent',
-  'syncingTags',
-  'ready',
-] as const;
-export type StateName = (typeof STATE_NAMES)[number];
-
-// ---- What each state reports: kstatus, domain conditions, requeue ----
-
-export type KstatusKind = 'Ready' | 'Reconciling' | 'Stalled';
-
-export interface DecidedCondition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
+function rejectedFields(o: Observation): string[] {
+  return regionChanged(o) ? ['region', ...immutableDifferences(o)] : immutableDifferences(o);
 }
-
-export interface DecidedConditions {
-  /** Apply with the runtime's markReady / markReconciling / markStalled (Ready carries the same reason). */
-  kstatus: { kind: KstatusKind; reason: string; message: string };
-  /** Domain conditions to set; a type absent here is left as it is. */
-  domain: DecidedCondition[];
-}
-
-export interface Decision {
-  state: StateName;
-  /** Exactly one action per pass. */
-  actions: DecidedAction[];
-  conditions: DecidedConditions;
-  /** Requeue after this delay (the pass is waiting on AWS or on other objects); undefined: only on change. */
-  requeueAfterMs?: number;
-}
-
-interface Report {
-  kind: KstatusKind;
-  reason: string;
-  message: string;
-  requeueAfterMs?: number;
-}
-
-const list = (items: readonly string[]): string => items.join(', ');
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-const reconciling = (reason: string, message: string, requeueAfterMs?: number): Report =>
-  requeueAfterMs === undefined
-    ? { kind: 'Reconciling', reason, message }
-    : { kind: 'Reconciling', reason, message, requeueAfterMs };
-const stalled = (reason: string, message: string, requeueAfterMs?: number): Report =>
-  requeueAfterMs === undefined
-    ? { kind: 'Stalled', reason, message }
-    : { kind: 'Stalled', reason, message, requeueAfterMs };
-
-const R = VpcConnectorReason;
-
-const reports: { [S in StateName]: (o: Observation) => Report } = {
-  released: () => reconciling(R.Deleting, 'The object is being deleted.'),
-  releasingObserved: (o) =>
-    reconciling(
-      R.Deleting,
-      `Observe mode: connector ${o.observed?.name ?? o.desired.name} is left untouched in AWS.`,
-    ),
-  retaining: (o) => {
-    const arns = ownedActive(o).map((c) => c.arn);
-    return reconciling(
-      R.Retained,
-      arns.length === 0
-        ? 'deletionPolicy is Retain; no connector to leave behind.'
-        : `deletionPolicy is Retain: leaving ${list(arns)} in AWS.`,
-    );
-  },
-  blockingDeletion: (o) => reconciling(R.DeletionBlocked, blockersMessage(o), Requeue.deletionBlocked),
-  waitingForDeletion: (o) =>
-    reconciling(
-      R.WaitingForDeletion,
-      `Waiting for connector ${awaitingInactive(o)?.name ?? ''} to become INACTIVE.`,
-      Requeue.confirm,
-    ),
-  deletingConnector: (o) =>
-    reconciling(R.Deleting, `Deleting connector ${ownedActive(o)[0]?.name ?? ''}.`, Requeue.confirm),
-  settlingCreateIntent: (o) => {
-    const requestedAt = o.status.createIntent?.requestedAt.getTime() ?? o.now.getTime();
-    return reconciling(
-      R.WaitingForDeletion,
-      `Making sure connector ${o.status.createIntent?.name ?? ''}, whose creation was requested moments ago, does not exist before letting the object go.`,
-      Math.max(Requeue.confirm, requestedAt + DELETE_CONFIRM_WINDOW_MS - o.now.getTime()),
-    );
-  },
-  pollingRoleDeletion: (o) =>
-    reconciling(
-      R.DeletingServiceLinkedRole,
-      `Deleting the App Runner networking service-linked role (task ${o.status.roleDeletion?.taskId ?? ''} is ${o.roleDeletion?.status ?? 'pending'}).`,
-      Requeue.roleDeletion,
-    ),
-  roleDeletionFailed: (o) => {
-    const startedAt = o.status.roleDeletion?.startedAt.getTime() ?? o.now.getTime();
-    const retryIn = Math.max(Requeue.confirm, startedAt + ROLE_DELETION_RETRY_MS - o.now.getTime());
-    const usage = (o.roleDeletion?.usage ?? []).map((u) => `${u.region}: ${list(u.resources)}`);
-    return reconciling(
-      R.ServiceLinkedRoleDeletionFailed,
-      `Deleting the service-linked role failed: "${o.roleDeletion?.reason ?? 'no reason given'}"` +
-        (usage.length > 0 ? `; still used by ${usage.join('; ')}` : '') +
-        `. Retrying in ${Math.ceil(retryIn / 60_000)} min; set --service-linked-role-deletion=Never to stop.`,
-      retryIn,
-    );
-  },
-  deletingRole: () =>
-    reconciling(
-      R.DeletingServiceLinkedRole,
-      'No connector is left in any managed region: deleting the App Runner networking service-linked role.',
-      Requeue.roleDeletion,
-    ),
-  removingFinalizer: () => reconciling(R.Deleting, 'Every connector is deleted; removing the finalizer.'),
-  observedMissing: (o) =>
-    stalled(
-      R.ObservedConnectorNotFound,
-      `Observe mode: no ACTIVE connector ${o.desired.name} in ${o.desired.region}; create it, or fix spec.vpcConnectorName or spec.vpcConnectorArn.`,
-      Requeue.observedMissing,
-    ),
-  observedDiffers: (o) =>
-    stalled(
-      R.ObservedConnectorDiffers,
-      `Observe mode: connector ${o.observed?.name ?? ''} has other ${list(observedDifferences(o))} than spec; the operator never changes an observed connector.`,
-    ),
-  observing: (o) => ({
-    kind: 'Ready',
-    reason: R.Observed,
-    message: `Observing connector ${o.observed?.name ?? ''} (ACTIVE, used by ${plural(o.observed?.users.length ?? 0, 'service')}).`,
-  }),
-  addingFinalizer: () =>
-    reconciling(R.AddingFinalizer, 'Adding the finalizer before creating anything in AWS.'),
-  awaitingSpecChange: (o) => {
-    const since = o.status.failure?.since.getTime() ?? o.now.getTime();
-    return stalled(
-      o.status.failure?.reason ?? R.InvalidInput,
-      o.status.failure?.message ?? '',
-      Math.max(Requeue.confirm, since + TERMINAL_RETRY_MS - o.now.getTime()),
-    );
-  },
-  ensuringRole: () =>
-    reconciling(R.CreatingServiceLinkedRole, 'Creating the App Runner networking service-linked role.'),
-  completingRotation: (o) =>
-    reconciling(
-      R.Rotating,
-      `Old connector ${o.status.retiring?.name ?? ''} is deleted; finishing the rotation.`,
-    ),
-  waitingForUsersToMove: (o) =>
-    reconciling(
-      R.WaitingForServicesToMove,
-      `Rotating: waiting for ${plural(o.retiring?.users.length ?? 0, 'service')} to move off connector ${o.retiring?.name ?? ''}: ${list(o.retiring?.users ?? [])}.`,
-      Requeue.usersToMove,
-    ),
-  waitingForOldConnectorDeletion: (o) =>
-    reconciling(
-      R.WaitingForDeletion,
-      `Rotating: waiting for old connector ${o.retiring?.name ?? ''} to become INACTIVE.`,
-      Requeue.confirm,
-    ),
-  deletingOldConnector: (o) =>
-    reconciling(
-      R.DeletingOldConnector,
-      `Rotating: deleting old connector ${o.status.retiring?.name ?? ''}.`,
-      Requeue.confirm,
-    ),
-  adopting: (o) =>
-    reconciling(
-      R.Adopting,
-      `Adopting connector ${o.byName?.name ?? ''}, which carries this object's ownership tags.`,
-    ),
-  nameConflict: (o) =>
-    stalled(
-      R.NameConflict,
-      `Connector name ${o.byName?.name ?? ''} in ${o.desired.region} is taken by ${ownerOf(o.byName?.tags)} (${o.byName?.arn ?? ''}); set another spec.vpcConnectorName or remove that connector.`,
-      Requeue.conflict,
-    ),
-  creatingReplacement: (o) =>
-    reconciling(R.Rotating, `Rotating: creating replacement connector ${o.status.createIntent?.name ?? ''}.`),
-  creatingConnector: (o) =>
-    reconciling(R.Creating, `Creating connector ${o.status.createIntent?.name ?? ''}.`),
-  recordingCreateIntent: (o) =>
-    reconciling(R.Creating, `Creating connector ${o.desired.name} in ${o.desired.region}.`),
-  recreatingAfterDrift: (o) =>
-    reconciling(
-      R.DeletedOutOfBand,
-      `Connector ${o.status.arn ?? ''} was deleted outside the operator; creating it again.`,
-    ),
-  foreignConnector: (o) =>
-    stalled(
-      R.NameConflict,
-      `Connector ${o.current?.arn ?? ''} belongs to ${ownerOf(o.current?.tags)}, not to this object; the operator will not change or delete it.`,
-      Requeue.conflict,
-    ),
-  rejectingChange: (o) => {
-    const fields = regionChanged(o) ? ['region', ...immutableDifferences(o)] : immutableDifferences(o);
-    return stalled(
-      R.ImmutableFieldChanged,
-      `spec.${fields.join(', spec.')} differ${fields.length === 1 ? 's' : ''} from connector ${o.current?.name ?? ''}, which cannot change in place` +
-        (fields.includes('region')
-          ? '; a connector cannot move region: create a new VpcConnector.'
-          : '; set updatePolicy: Rotate to replace it, or restore the spec.'),
-    );
-  },
-  recordingRotationIntent: (o) =>
-    reconciling(
-      R.Rotating,
-      `Rotating: spec.${immutableDifferences(o).join(', spec.')} changed; creating ${replacementName(o)} to replace ${o.current?.name ?? ''}.`,
-    ),
-  syncingTags: (o) =>
-    reconciling(
-      R.UpdatingTags,
-      `Updating tags ${list(Object.keys(missingTags(o)))} on connector ${o.current?.name ?? ''}.`,
-    ),
-  ready: (o) => ({
-    kind: 'Ready',
-    reason: R.Available,
-    message: `Connector ${o.current?.name ?? ''} (revision ${o.current?.revision ?? 0}) is ACTIVE and used by ${plural(o.current?.users.length ?? 0, 'service')}.`,
-  }),
-};
 
 function blockersMessage(o: Observation): string {
   const parts: string[] = [];
@@ -868,7 +710,7 @@ function blockersMessage(o: Observation): string {
   return `Deletion waits: ${parts.join('; ')}.`;
 }
 
-function domainConditions(state: StateName, o: Observation, report: Report): DecidedCondition[] {
+function domainConditions(state: string, o: Observation, report: Report): DecidedCondition[] {
   const conditions: DecidedCondition[] = [];
   if (o.managementPolicy === 'Manage' && o.role !== undefined) {
     conditions.push(
@@ -910,21 +752,8 @@ function domainConditions(state: StateName, o: Observation, report: Report): Dec
 
 /**
  * The pure decision for one pass: the state the observation routes to, the one action to perform, the
- * conditions to write and when to look again. Executes nothing.
+ * conditions to write, the finalizer change and when to look again. Executes nothing.
  */
 export function decide(observation: Observation): Decision {
-  const [snapshot, executable] = initialTransition(vpcConnectorMachine, observation);
-  const state = snapshot.value as StateName;
-  const actions = executable.map((a) => ({ type: a.type, params: a.params }) as DecidedAction);
-  const report = reports[state](observation);
-  const decision: Decision = {
-    state,
-    actions,
-    conditions: {
-      kstatus: { kind: report.kind, reason: report.reason, message: report.message },
-      domain: domainConditions(state, observation, report),
-    },
-  };
-  if (report.requeueAfterMs !== undefined) decision.requeueAfterMs = report.requeueAfterMs;
-  return decision;
+  return chart.decide(observation);
 }

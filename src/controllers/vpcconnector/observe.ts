@@ -1,7 +1,7 @@
 // Observe: what one reconcile pass of a VpcConnector knows, as plain data. `readPlan` says which AWS reads
 // the reconciler makes for an object; `observe` folds the object, the ServiceNetworkings of its namespace
 // and those reads into the Observation the machine decides on. Both are pure: no client, no clock.
-import { ConditionType, FINALIZER, OwnershipTag, VpcConnectorReason } from '../../api/constants.ts';
+import { FINALIZER, OwnershipTag } from '../../api/constants.ts';
 import { defaultConnectorName } from '../../api/naming.ts';
 import type { ServiceNetworking } from '../../api/servicenetworking.ts';
 import type {
@@ -17,6 +17,9 @@ import type {
   ServiceObservation,
   Tags,
 } from '../../aws/gateway.ts';
+import { recordedFailure, type RecordedFailure } from '../shared/failures.ts';
+
+export type { RecordedFailure } from '../shared/failures.ts';
 
 export type ServiceLinkedRoleDeletion = 'Never' | 'WhenUnused';
 
@@ -77,14 +80,6 @@ export interface SeenConnector {
   users: readonly string[];
 }
 
-/** The last terminal failure the reconciler recorded (a Stalled condition), if any. */
-export interface RecordedFailure {
-  reason: string;
-  message: string;
-  generation: number;
-  since: Date;
-}
-
 export interface Observation {
   now: Date;
   namespace: string;
@@ -128,13 +123,6 @@ export interface Observation {
   /** ACTIVE connectors in all managed regions (any owner); undefined when not read. */
   activeConnectorsInManagedRegions?: number;
 }
-
-/** Reasons the reconciler records as Stalled when AWS refuses an action; retrying needs a spec change. */
-const TERMINAL_REASONS: ReadonlySet<string> = new Set([
-  VpcConnectorReason.InvalidInput,
-  VpcConnectorReason.AccessDenied,
-  VpcConnectorReason.QuotaExceeded,
-]);
 
 /** Where the connector lives: the region recorded at creation wins over a later spec or default. */
 export function connectorRegion(object: VpcConnector, settings: OperatorSettings): string {
@@ -245,15 +233,8 @@ export function observe({ object, serviceNetworkings, aws, settings, now }: Obse
       startedAt: new Date(status.serviceLinkedRoleDeletion.startedAt),
     };
   }
-  const stalled = status.conditions?.find((c) => c.type === ConditionType.Stalled && c.status === 'True');
-  if (stalled !== undefined && TERMINAL_REASONS.has(stalled.reason)) {
-    observation.status.failure = {
-      reason: stalled.reason,
-      message: stalled.message,
-      generation: stalled.observedGeneration ?? 0,
-      since: new Date(stalled.lastTransitionTime),
-    };
-  }
+  const failure = recordedFailure(status.conditions);
+  if (failure !== undefined) observation.status.failure = failure;
 
   const current = seen(aws.current);
   if (current !== undefined) observation.current = current;

@@ -724,7 +724,7 @@ void describe('VpcConnector statechart', () => {
     );
     assert.deepEqual([...STATE_NAMES].sort(), [...machineStates].sort(), 'STATE_NAMES lists the machine');
     const covered = new Set(cases.map((c) => c.state));
-    const missing = targets.filter((target) => !covered.has(target as StateName));
+    const missing = targets.filter((target) => !covered.has(target));
     assert.deepEqual(missing, [], `routes without a table row: ${missing.join(', ')}`);
     const guards = new Set(routes.flatMap((route) => guardNames(route.guard)));
     t.diagnostic(

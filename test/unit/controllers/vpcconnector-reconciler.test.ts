@@ -18,6 +18,7 @@ import {
   AwsQuotaExceededError,
   AwsThrottledError,
   ConnectorInUseError,
+  ConnectorNameTakenError,
   type AwsErrorFacts,
 } from '../../../src/aws/errors.ts';
 import type { AwsGateway, ConnectorObservation } from '../../../src/aws/gateway.ts';
@@ -275,8 +276,29 @@ void describe('the VpcConnector reconciler', () => {
     }
   });
 
+  void it('shows an AWS refusal of a read (AccessDenied on ListServices) as Stalled with an Event, like a refused write', async () => {
+    const denied = new AwsAccessDeniedError(
+      facts('ListServices', 'AccessDeniedException', 'not authorized to perform apprunner:ListServices'),
+      { cause: undefined },
+    );
+    const h = harness(vpcc({ region: 'us-east-1', vpcConnectorArn: ARN }), {
+      describeConnector: () => Promise.resolve(connector),
+      listServices: () => Promise.reject(denied),
+    });
+    const result = await h.run();
+    assert.equal(result.requeueAfterMs, TERMINAL_RETRY_MS, 'looked at again later, not dropped');
+    const stalled = condition(h.statusPatches[0]?.status, ConditionType.Stalled);
+    assert.equal(stalled?.status, 'True');
+    assert.equal(stalled.reason, VpcConnectorReason.AccessDenied);
+    assert.match(stalled.message, /ListServices.*"not authorized to perform apprunner:ListServices"/);
+    assert.deepEqual(
+      h.events.map((e) => [e.type, e.reason, e.action]),
+      [['Warning', VpcConnectorReason.AccessDenied, 'ListServices']],
+    );
+  });
+
   void it('keeps the intent and looks again when the create finds the name taken by a connector the lookup missed', async () => {
-    const taken = new AwsInvalidInputError(
+    const taken = new ConnectorNameTakenError(
       facts(
         'CreateVpcConnector',
         'InvalidRequestException',
