@@ -2,7 +2,7 @@
 // one gets (the CLI prints it with the usage and exits 2).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseDuration, parseRunArgs, UsageError } from '../../../src/operator.ts';
+import { parseDuration, parseRunArgs, UsageError } from '../../../src/run-args.ts';
 
 const required = ['--region', 'eu-west-1', '--cluster-name', 'prod'];
 
@@ -24,6 +24,7 @@ void describe('apprunner-net run flags', () => {
       leaderElectNamespace: 'ops',
       leaderElectName: 'apprunner-net',
       serviceLinkedRoleDeletion: 'Never',
+      tenancy: 'Namespaced',
       bindAddress: '0.0.0.0',
       healthPort: 8081,
       metricsPort: 8080,
@@ -50,6 +51,18 @@ void describe('apprunner-net run flags', () => {
         argv: [...required, '--concurrency', '8'],
         env: { APPRUNNER_NET_CONCURRENCY: '2' },
         expect: { concurrency: 8 },
+      },
+      {
+        reason: 'a single-tenant cluster grants every namespace every service',
+        argv: [...required, '--tenancy', 'SingleTenant'],
+        env: {},
+        expect: { tenancy: 'SingleTenant' },
+      },
+      {
+        reason: 'the account whose services may be managed, from the environment',
+        argv: required,
+        env: { APPRUNNER_NET_AWS_ACCOUNT_ID: '123456789012' },
+        expect: { awsAccountId: '123456789012' },
       },
       {
         reason: 'the endpoint points the gateway at the simulator',
@@ -122,6 +135,16 @@ void describe('apprunner-net run flags', () => {
         reason: 'a role deletion mode that does not exist',
         argv: [...required, '--service-linked-role-deletion', 'Always'],
         message: /Never or WhenUnused/,
+      },
+      {
+        reason: 'a tenancy mode that does not exist',
+        argv: [...required, '--tenancy', 'Shared'],
+        message: /--tenancy must be Namespaced or SingleTenant/,
+      },
+      {
+        reason: 'an account id that is not 12 digits',
+        argv: [...required, '--aws-account-id', '12345'],
+        message: /--aws-account-id must be 12 digits/,
       },
       { reason: 'zero workers', argv: [...required, '--concurrency', '0'], message: /--concurrency must be/ },
       {
