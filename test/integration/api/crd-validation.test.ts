@@ -6,10 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CustomObjectsApi, VersionApi } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, Kind, Plural, VERSION } from '../../../src/api/constants.ts';
 import { crds, renderCrd } from '../../../src/api/crds.ts';
 import { startTestCluster, type TestCluster } from '../../harness/cluster.ts';
+import { matchingKubectl } from '../../harness/kubectl.ts';
 
 type Spec = Record<string, unknown>;
 type KindName = (typeof Kind)[keyof typeof Kind];
@@ -531,28 +532,3 @@ void describe('CRD validation on a real API server', () => {
     }
   });
 });
-
-/**
- * A kubectl within the supported skew (one minor) of the API server: $APPRUNNER_NET_KUBECTL, else `kubectl`
- * on the PATH. The preinstalled dispatcher tops out at 1.33, too old for a 1.37 server.
- */
-async function matchingKubectl(cluster: TestCluster): Promise<string | { skip: string }> {
-  const kubectl = process.env.APPRUNNER_NET_KUBECTL ?? 'kubectl';
-  const server = await cluster.kubeConfig.makeApiClient(VersionApi).getCode();
-  const client = spawnSync(kubectl, ['version', '--client', '-o', 'json'], {
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  if (client.status !== 0) return { skip: `no usable kubectl (${kubectl}); set APPRUNNER_NET_KUBECTL` };
-  const parsed = JSON.parse(client.stdout) as { clientVersion?: { major?: string; minor?: string } };
-  const clientMinor = Number.parseInt(parsed.clientVersion?.minor ?? '', 10);
-  const serverMinor = Number.parseInt(server.minor, 10);
-  if (parsed.clientVersion?.major !== server.major || Math.abs(clientMinor - serverMinor) > 1) {
-    return {
-      skip:
-        `kubectl ${parsed.clientVersion?.major ?? '?'}.${clientMinor} is outside the supported skew of the ` +
-        `${server.major}.${serverMinor} API server; set APPRUNNER_NET_KUBECTL to a matching kubectl`,
-    };
-  }
-  return kubectl;
-}

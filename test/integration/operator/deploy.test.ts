@@ -1,6 +1,7 @@
 // The permissions shipped in deploy/ are enough: the operator runs as the ServiceAccount bound to the shipped
 // ClusterRole (with a real token, under RBAC) and with leader election on, against a simulator that authorises
-// every AWS call against deploy/iam-policy.json; a full lifecycle (role, create, delete, role deletion) sees
+// every AWS call against deploy/iam-policy.json; a full lifecycle (role, create, attach to a granted service,
+// detach, delete, role deletion) sees
 // neither a 403 from Kubernetes nor an AccessDenied from AWS. And the Deployment's two replicas: only the
 // lease holder reconciles (invariant 7).
 import assert from 'node:assert/strict';
@@ -13,13 +14,30 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { ConditionType } from '../../../src/api/constants.ts';
+import {
+  ALLOWED_SERVICES_ANNOTATION,
+  ConditionType,
+  GROUP,
+  Plural,
+  VERSION,
+} from '../../../src/api/constants.ts';
+import type { ServiceNetworking } from '../../../src/api/servicenetworking.ts';
 import type { PolicyDocument } from '../../../src/simulator/index.ts';
 import { kubeconfigYaml } from '../../harness/control-plane.ts';
-import { condition, SECURITY_GROUP, startEnv, startOperator, SUBNETS, type Env } from './fixtures.ts';
+import {
+  condition,
+  SECURITY_GROUP,
+  startEnv,
+  startOperator,
+  SUBNETS,
+  waitFor,
+  type Env,
+} from './fixtures.ts';
 
 const deploy = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'deploy');
 
@@ -90,8 +108,38 @@ describe('the shipped deployment: permissions and replicas', () => {
       );
       assert.equal(condition(ready, ConditionType.ServiceLinkedRoleReady)?.status, 'True');
       assert.ok((await world.kube.eventReasons('permitted')).includes('Created'), 'Events are allowed');
+
+      // A cluster admin grants the namespace the service; the operator reads the grant from the Namespace.
+      await core.patchNamespace(
+        {
+          name: world.namespace,
+          body: { metadata: { annotations: { [ALLOWED_SERVICES_ANNOTATION]: 'web-app' } } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      await world.kube.createServiceNetworking('attach', {
+        serviceArn: world.serviceArn,
+        egress: { type: 'VPC', vpcConnectorRef: { name: 'permitted' } },
+        deletionPolicy: 'Detach',
+      });
+      await waitFor(
+        async () => {
+          const sn = (await world.kube.api.getNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            plural: Plural.ServiceNetworking,
+            namespace: world.namespace,
+            name: 'attach',
+          })) as ServiceNetworking;
+          return sn.status?.conditions?.find((c) => c.type === ConditionType.Ready)?.status === 'True';
+        },
+        'the ServiceNetworking is Ready',
+        30_000,
+        () => world.operator.tail(),
+      );
+      await world.kube.deleteServiceNetworking('attach');
       await world.kube.deleteConnector('permitted');
-      await world.kube.waitForGone('permitted', () => world.operator.tail());
+      await world.kube.waitForGone('permitted', () => world.operator.tail(), 60_000);
 
       const calls = await world.calls();
       const denied = calls.filter((c) => /AccessDenied|Unauthorized/.test(c.errorCode ?? ''));
@@ -99,6 +147,10 @@ describe('the shipped deployment: permissions and replicas', () => {
       for (const op of [
         'CreateServiceLinkedRole',
         'CreateVpcConnector',
+        'TagResource',
+        'UpdateService',
+        'ListOperations',
+        'UntagResource',
         'DeleteVpcConnector',
         'DeleteServiceLinkedRole',
       ]) {

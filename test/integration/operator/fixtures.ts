@@ -463,6 +463,7 @@ export interface KubeClient {
   deleteConnector(name: string): Promise<void>;
   createServiceNetworking(name: string, spec: ServiceNetworkingSpec): Promise<void>;
   deleteServiceNetworking(name: string): Promise<void>;
+  getServiceNetworking(name: string): Promise<ServiceNetworking | undefined>;
   /** Waits until `check` holds for the object; fails with its status and `context`. */
   waitForConnector(
     name: string,
@@ -488,6 +489,22 @@ export function condition(
   type: string,
 ): { status: string; reason: string; message: string } | undefined {
   return o?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** A ServiceNetworking as the API server has it now; undefined when it does not exist. */
+export async function getServiceNetworking(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<ServiceNetworking | undefined> {
+  try {
+    return (await kubeConfig
+      .makeApiClient(CustomObjectsApi)
+      .getNamespacedCustomObject({ ...snRef, namespace, name })) as ServiceNetworking;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 export function kubeClient(kubeConfig: KubeConfig, namespace: string): KubeClient {
@@ -526,6 +543,7 @@ export function kubeClient(kubeConfig: KubeConfig, namespace: string): KubeClien
       };
       await api.createNamespacedCustomObject({ ...snRef, namespace, body });
     },
+    getServiceNetworking: (name) => getServiceNetworking(kubeConfig, namespace, name),
     async deleteServiceNetworking(name) {
       await api.deleteNamespacedCustomObject({ ...snRef, namespace, name });
     },
