@@ -148,7 +148,7 @@ describe('the examples, end to end with kubectl', { concurrency: false }, () => 
     );
   };
 
-  test('apply, wait Ready, delete everything at once: detach before delete, the role last', async (t) => {
+  test('apply, wait Ready, rotate the shared connector, delete everything at once: detach before delete, the role last', async (t) => {
     if (typeof kubectl !== 'string') {
       t.skip(kubectl.skip);
       return;
@@ -178,6 +178,61 @@ describe('the examples, end to end with kubectl', { concurrency: false }, () => 
       assert.notEqual(net('team-a-internal')?.vpcConnectorArn, net('team-a-web')?.vpcConnectorArn);
       assert.equal(net('team-a-internal')?.isPubliclyAccessible, false);
       assert.equal(net('team-a-web')?.isPubliclyAccessible, true, 'ingress absent in spec is left as it was');
+
+      // Rotate the shared connector: both services move, one UpdateService each, and only then the old
+      // connector is deleted.
+      const oldShared = net('team-a-web')?.vpcConnectorArn ?? '';
+      const rotateFrom = (await s.calls()).length;
+      const patched = await runKubectl(kubectl, cluster.kubeconfigPath, [
+        'patch',
+        '-n',
+        NS,
+        'vpcc',
+        'shared',
+        '--type=merge',
+        '-p',
+        '{"spec":{"subnets":["subnet-0a000000000000011"]}}',
+      ]);
+      assert.equal(patched.code, 0, patched.out);
+      await waitFor(
+        async () => {
+          const during = (await s.calls()).slice(rotateFrom);
+          return during.some(
+            (c) =>
+              isOperator(c) &&
+              c.operation === 'DeleteVpcConnector' &&
+              c.status === 200 &&
+              (c.params as { VpcConnectorArn?: string }).VpcConnectorArn === oldShared,
+          );
+        },
+        'the old shared connector is deleted',
+        90_000,
+        () => operator.tail(),
+      );
+      const rotation = (await s.calls()).slice(rotateFrom).filter((c) => isOperator(c) && c.status === 200);
+      const moves = rotation.filter((c) => c.operation === 'UpdateService');
+      assert.deepEqual(
+        moves.map((c) => (c.params as NetworkParams).ServiceArn?.split('/')[1]).sort(),
+        ['team-a-api', 'team-a-web'],
+        'one operation per service on the rotated connector',
+      );
+      const deletedOld = rotation.find((c) => c.operation === 'DeleteVpcConnector');
+      assert.ok(
+        moves.every((m) => m.seq < (deletedOld?.seq ?? 0)),
+        'both moved before the old connector went',
+      );
+      for (const kind of ['vpcconnector', 'servicenetworking']) {
+        const waited = await runKubectl(kubectl, cluster.kubeconfigPath, [
+          'wait',
+          '-n',
+          NS,
+          '--for=condition=Ready',
+          kind,
+          '--all',
+          '--timeout=60s',
+        ]);
+        assert.equal(waited.code, 0, `${waited.out}\n${operator.tail()}`);
+      }
 
       const before = (await s.calls()).length;
       const startedAt = Date.now();
