@@ -3,7 +3,6 @@
 // walk of the machine definition proving that no route out of `deciding` lacks a row.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OwnershipTag } from '../../../src/api/constants.ts';
 import type { OperationObservation, ServiceObservation } from '../../../src/aws/gateway.ts';
 import {
   DETACH_RETRY_MS,
@@ -18,54 +17,35 @@ import {
 import type { DesiredNetwork, Observation } from '../../../src/controllers/servicenetworking/observe.ts';
 import { TERMINAL_RETRY_MS } from '../../../src/controllers/shared/failures.ts';
 import type { FinalizerChange, KstatusKind } from '../../../src/runtime/index.ts';
+import {
+  ATTACHED,
+  CONNECTOR_ARN,
+  DEFAULT_PUBLIC,
+  MIN,
+  NOW,
+  OTHER_CONNECTOR_ARN,
+  ROTATED_CONNECTOR_ARN,
+  SERVICE_ARN,
+  SVCNET_TAGS,
+  ago,
+  awsService,
+  lastOperation,
+  operation,
+} from '../builders.ts';
 
 // ---- Builders ----
 
-const NOW = new Date('2026-11-27T12:00:00Z');
-const ago = (ms: number): Date => new Date(NOW.getTime() - ms);
-const MIN = 60_000;
-
-const SERVICE_ARN =
-  'arn:aws:apprunner:us-east-1:123456789012:service/payments/8fe1e10304f84fd2b0df550fe98a71fa';
-const CONNECTOR_ARN = `arn:aws:apprunner:us-east-1:123456789012:vpcconnector/team-a-web/1/${'a'.repeat(32)}`;
-const OTHER_CONNECTOR_ARN = `arn:aws:apprunner:us-east-1:123456789012:vpcconnector/rogue/1/${'b'.repeat(32)}`;
-const ROTATED_CONNECTOR_ARN = `arn:aws:apprunner:us-east-1:123456789012:vpcconnector/team-a-web-g3/1/${'c'.repeat(32)}`;
-
-const OWN_TAGS = {
-  [OwnershipTag.cluster]: 'prod',
-  [OwnershipTag.namespace]: 'team-a',
-  [OwnershipTag.name]: 'payments',
-};
 const OTHER_OWNER = 'ServiceNetworking team-b/payments of cluster prod';
 const NOT_GRANTED =
   'Namespace team-a is not granted service payments (apprunnernet.dev/allowed-services: "orders").';
 const CONNECTOR_PENDING = 'VpcConnector web has no ACTIVE connector yet';
 
-/** The network the steady state shows: VPC egress through our connector, public ingress, IPv4. */
-const ATTACHED: ServiceObservation['network'] = {
-  egressType: 'VPC',
-  vpcConnectorArn: CONNECTOR_ARN,
-  isPubliclyAccessible: true,
-  ipAddressType: 'IPV4',
-};
-const DEFAULT_PUBLIC: ServiceObservation['network'] = {
-  egressType: 'DEFAULT',
-  isPubliclyAccessible: true,
-  ipAddressType: 'IPV4',
-};
 const ATTACHED_PRIVATE: ServiceObservation['network'] = { ...ATTACHED, isPubliclyAccessible: false };
 
-function service(
+/** The service of the steady state: RUNNING, attached through our connector (override the rest). */
+const service = (
   overrides: { status?: ServiceObservation['status']; network?: Partial<ServiceObservation['network']> } = {},
-): ServiceObservation {
-  return {
-    arn: SERVICE_ARN,
-    name: 'payments',
-    region: 'us-east-1',
-    status: overrides.status ?? 'RUNNING',
-    network: { ...ATTACHED, ...overrides.network },
-  };
-}
+): ServiceObservation => awsService({ ...overrides, network: { ...ATTACHED, ...overrides.network } });
 
 /** Ready for this generation: permitted, claimed by us, RUNNING, VPC egress through the usable connector. */
 function observation(overrides: Partial<Observation> = {}): Observation {
@@ -78,7 +58,7 @@ function observation(overrides: Partial<Observation> = {}): Observation {
     hasFinalizer: true,
     deletionPolicy: 'Detach',
     serviceArn: SERVICE_ARN,
-    ownerTags: OWN_TAGS,
+    ownerTags: SVCNET_TAGS,
     serviceRead: true,
     service: service(),
     owner: { kind: 'us' },
@@ -105,17 +85,10 @@ const status = (overrides: Partial<Observation['status']>): Pick<Observation, 's
   status: { serviceGone: false, readyForGeneration: true, ...overrides },
 });
 
-const op = (opStatus: OperationObservation['status']): OperationObservation => ({
-  id: 'op-1',
-  type: 'UPDATE_SERVICE',
-  status: opStatus,
-  startedAt: ago(2 * MIN),
-});
-
 /** The UpdateService this object started (recorded IN_PROGRESS), as ListOperations now shows it. */
 function tracking(listed: OperationObservation['status'] | undefined): Partial<Observation> {
-  const recorded = status({ lastOperation: { id: 'op-1', type: 'UPDATE_SERVICE', status: 'IN_PROGRESS' } });
-  return listed === undefined ? recorded : { ...recorded, tracked: op(listed) };
+  const recorded = status({ lastOperation: lastOperation('IN_PROGRESS') });
+  return listed === undefined ? recorded : { ...recorded, tracked: operation(listed) };
 }
 
 /** A failed (or rolled-back) update recorded in status, Stalled since `since`, for `generation`. */
@@ -125,7 +98,7 @@ function failedEarlier(
   since: Date,
 ): Pick<Observation, 'status'> {
   return status({
-    lastOperation: { id: 'op-1', type: 'UPDATE_SERVICE', status: opStatus },
+    lastOperation: lastOperation(opStatus),
     readyForGeneration: false,
     operationFailure: { generation, since },
   });
@@ -212,7 +185,7 @@ const cases: Case[] = [
     given: deleting({ notPermitted: NOT_GRANTED, deletionPolicy: 'Retain' }),
     state: 'unclaiming',
     action: 'unclaimService',
-    params: { arn: SERVICE_ARN, keys: Object.keys(OWN_TAGS) },
+    params: { arn: SERVICE_ARN, keys: Object.keys(SVCNET_TAGS) },
     kstatus: 'Reconciling',
     reason: 'Deleting',
   },
@@ -257,7 +230,7 @@ const cases: Case[] = [
     given: deleting({ service: service({ status: 'OPERATION_IN_PROGRESS' }), ...tracking('IN_PROGRESS') }),
     state: 'waitingToDetach',
     action: 'trackOperation',
-    params: { operation: op('IN_PROGRESS') },
+    params: { operation: operation('IN_PROGRESS') },
     kstatus: 'Reconciling',
     reason: 'OperationInProgress',
     requeueAfterMs: Requeue.operation,
@@ -280,7 +253,7 @@ const cases: Case[] = [
     given: deleting(tracking('FAILED')),
     state: 'detachFailed',
     action: 'reportOperationFailed',
-    params: { operation: op('FAILED') },
+    params: { operation: operation('FAILED') },
     kstatus: 'Reconciling',
     reason: 'OperationFailed',
     requeueAfterMs: Requeue.serviceBusy,
@@ -354,7 +327,7 @@ const cases: Case[] = [
     given: deleting({ service: service({ network: DEFAULT_PUBLIC }) }),
     state: 'unclaiming',
     action: 'unclaimService',
-    params: { arn: SERVICE_ARN, keys: Object.keys(OWN_TAGS) },
+    params: { arn: SERVICE_ARN, keys: Object.keys(SVCNET_TAGS) },
     kstatus: 'Reconciling',
     reason: 'Deleting',
   },
@@ -363,7 +336,7 @@ const cases: Case[] = [
     given: deleting({ deletionPolicy: 'Retain' }),
     state: 'unclaiming',
     action: 'unclaimService',
-    params: { arn: SERVICE_ARN, keys: Object.keys(OWN_TAGS) },
+    params: { arn: SERVICE_ARN, keys: Object.keys(SVCNET_TAGS) },
     kstatus: 'Reconciling',
     reason: 'Deleting',
   },
@@ -480,7 +453,7 @@ const cases: Case[] = [
     }),
     state: 'claiming',
     action: 'claimService',
-    params: { arn: SERVICE_ARN, tags: OWN_TAGS },
+    params: { arn: SERVICE_ARN, tags: SVCNET_TAGS },
     kstatus: 'Reconciling',
     reason: 'Claiming',
   },
@@ -491,7 +464,7 @@ const cases: Case[] = [
     given: observation({ service: service({ status: 'OPERATION_IN_PROGRESS' }), ...tracking('IN_PROGRESS') }),
     state: 'trackingOperation',
     action: 'trackOperation',
-    params: { operation: op('IN_PROGRESS') },
+    params: { operation: operation('IN_PROGRESS') },
     kstatus: 'Reconciling',
     reason: 'OperationInProgress',
     requeueAfterMs: Requeue.operation,
@@ -512,7 +485,7 @@ const cases: Case[] = [
     given: observation({ service: service({ network: DEFAULT_PUBLIC }), ...tracking('FAILED') }),
     state: 'operationFailed',
     action: 'reportOperationFailed',
-    params: { operation: op('FAILED') },
+    params: { operation: operation('FAILED') },
     kstatus: 'Stalled',
     reason: 'OperationFailed',
     requeueAfterMs: FAILED_OPERATION_RETRY_MS,
@@ -523,7 +496,7 @@ const cases: Case[] = [
     given: observation(tracking('ROLLBACK_SUCCEEDED')),
     state: 'operationFailed',
     action: 'reportOperationFailed',
-    params: { operation: op('ROLLBACK_SUCCEEDED') },
+    params: { operation: operation('ROLLBACK_SUCCEEDED') },
     kstatus: 'Stalled',
     reason: 'RolledBack',
     requeueAfterMs: FAILED_OPERATION_RETRY_MS,
@@ -533,7 +506,7 @@ const cases: Case[] = [
     given: observation(tracking('ROLLBACK_FAILED')),
     state: 'operationFailed',
     action: 'reportOperationFailed',
-    params: { operation: op('ROLLBACK_FAILED') },
+    params: { operation: operation('ROLLBACK_FAILED') },
     kstatus: 'Stalled',
     reason: 'OperationFailed',
     requeueAfterMs: FAILED_OPERATION_RETRY_MS,

@@ -3,12 +3,7 @@
 // then observe -> decide for the paths where the fold decides the outcome.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  ALLOWED_SERVICES_ANNOTATION,
-  API_VERSION,
-  FINALIZER,
-  OwnershipTag,
-} from '../../../src/api/constants.ts';
+import { OwnershipTag } from '../../../src/api/constants.ts';
 import type { ServiceNetworking } from '../../../src/api/servicenetworking.ts';
 import type { VpcConnector } from '../../../src/api/vpcconnector.ts';
 import type { OperationObservation, ServiceObservation } from '../../../src/aws/gateway.ts';
@@ -25,57 +20,28 @@ import {
   type ObserveInput,
   type ServiceNetworkingSettings,
 } from '../../../src/controllers/servicenetworking/observe.ts';
+import {
+  ACCOUNT,
+  CONNECTOR_ARN,
+  NOW,
+  ROTATED_CONNECTOR_ARN,
+  SERVICE_ARN,
+  SVCNET_TAGS,
+  activeConnector,
+  awsService,
+  condition,
+  grant,
+  lastOperation,
+  serviceNetworkingSettings as settings,
+  svcnet,
+  vpcc,
+} from '../builders.ts';
 
 // ---- Builders ----
 
-const NOW = new Date('2026-11-27T12:00:00Z');
-const ACCOUNT = '123456789012';
-const SERVICE_ARN = `arn:aws:apprunner:us-east-1:${ACCOUNT}:service/payments/8fe1e10304f84fd2b0df550fe98a71fa`;
 const OTHER_ACCOUNT_ARN =
   'arn:aws:apprunner:us-east-1:210987654321:service/payments/8fe1e10304f84fd2b0df550fe98a71fa';
 const WEST_ARN = `arn:aws:apprunner:us-west-2:${ACCOUNT}:service/payments/0fe1e10304f84fd2b0df550fe98a71fb`;
-const CONNECTOR_ARN = `arn:aws:apprunner:us-east-1:${ACCOUNT}:vpcconnector/team-a-web/1/${'a'.repeat(32)}`;
-const ROTATED_ARN = `arn:aws:apprunner:us-east-1:${ACCOUNT}:vpcconnector/team-a-web-g3/1/${'b'.repeat(32)}`;
-
-const settings: ServiceNetworkingSettings = { clusterName: 'prod', tenancy: 'Namespaced' };
-const OWN_TAGS = {
-  [OwnershipTag.cluster]: 'prod',
-  [OwnershipTag.namespace]: 'team-a',
-  [OwnershipTag.name]: 'payments',
-};
-
-const grant = (value?: string, name = 'team-a'): NamespaceGrant =>
-  value === undefined ? { name } : { name, annotations: { [ALLOWED_SERVICES_ANNOTATION]: value } };
-
-function svcnet(
-  overrides: {
-    spec?: Partial<ServiceNetworking['spec']>;
-    status?: ServiceNetworking['status'];
-    metadata?: Partial<ServiceNetworking['metadata']>;
-  } = {},
-): ServiceNetworking {
-  const object: ServiceNetworking = {
-    apiVersion: API_VERSION,
-    kind: 'ServiceNetworking',
-    metadata: {
-      name: 'payments',
-      namespace: 'team-a',
-      uid: 'uid-a',
-      generation: 2,
-      creationTimestamp: '2026-11-20T10:00:00Z',
-      finalizers: [FINALIZER],
-      ...overrides.metadata,
-    },
-    spec: {
-      serviceArn: SERVICE_ARN,
-      egress: { type: 'VPC', vpcConnectorRef: { name: 'web' } },
-      deletionPolicy: 'Detach',
-      ...overrides.spec,
-    },
-  };
-  if (overrides.status !== undefined) object.status = overrides.status;
-  return object;
-}
 
 const deletingObject = (status?: ServiceNetworking['status']): ServiceNetworking =>
   svcnet({
@@ -83,39 +49,14 @@ const deletingObject = (status?: ServiceNetworking['status']): ServiceNetworking
     ...(status === undefined ? {} : { status }),
   });
 
-function vpcc(status?: VpcConnector['status']): VpcConnector {
-  const object: VpcConnector = {
-    apiVersion: API_VERSION,
-    kind: 'VpcConnector',
-    metadata: { name: 'web', namespace: 'team-a', generation: 1 },
-    spec: {
-      subnets: ['subnet-0123456789abcdef0'],
-      updatePolicy: 'Rotate',
-      deletionPolicy: 'Delete',
-      managementPolicy: 'Manage',
-    },
-  };
-  if (status !== undefined) object.status = status;
-  return object;
-}
-
-const activeConnector = (): VpcConnector =>
-  vpcc({ vpcConnectorArn: CONNECTOR_ARN, awsStatus: 'ACTIVE', region: 'us-east-1' });
-
-function awsService(network: Partial<ServiceObservation['network']> = {}): ServiceObservation {
-  return {
-    arn: SERVICE_ARN,
-    name: 'payments',
-    region: 'us-east-1',
-    status: 'RUNNING',
-    network: { egressType: 'DEFAULT', isPubliclyAccessible: false, ipAddressType: 'DUAL_STACK', ...network },
-  };
-}
+/** The service private and dual-stack, so that what is kept "as AWS shows it" differs from the defaults. */
+const privateService = (network: Partial<ServiceObservation['network']> = {}): ServiceObservation =>
+  awsService({ network: { isPubliclyAccessible: false, ipAddressType: 'DUAL_STACK', ...network } });
 
 const reads = (overrides: Partial<AwsReads> = {}): AwsReads => ({
   serviceRead: true,
-  service: awsService(),
-  tags: OWN_TAGS,
+  service: privateService(),
+  tags: SVCNET_TAGS,
   ...overrides,
 });
 
@@ -132,16 +73,6 @@ function input(overrides: Partial<ObserveInput> = {}): ObserveInput {
     ...overrides,
   };
 }
-
-const condition = (
-  type: string,
-  status: 'True' | 'False',
-  reason: string,
-  observedGeneration: number,
-  lastTransitionTime = '2026-11-27T11:50:00Z',
-) => ({ type, status, reason, message: 'm', observedGeneration, lastTransitionTime });
-
-const lastOperation = (status: string) => ({ id: 'op-1', type: 'UPDATE_SERVICE', status });
 
 // ---- Tenancy ----
 
@@ -415,29 +346,33 @@ void describe('observe', () => {
       {
         reason: 'a VpcConnector mid-rotation (not Ready) is usable through its new ACTIVE connector',
         connector: vpcc({
-          vpcConnectorArn: ROTATED_ARN,
-          awsStatus: 'ACTIVE',
-          retiring: { arn: CONNECTOR_ARN, name: 'team-a-web' },
-          conditions: [
-            condition('Ready', 'False', 'Rotating', 1),
-            condition('Reconciling', 'True', 'Rotating', 1),
-          ],
+          status: {
+            vpcConnectorArn: ROTATED_CONNECTOR_ARN,
+            awsStatus: 'ACTIVE',
+            retiring: { arn: CONNECTOR_ARN, name: 'team-a-web' },
+            conditions: [
+              condition('Ready', 'False', 'Rotating', 1),
+              condition('Reconciling', 'True', 'Rotating', 1),
+            ],
+          },
         }),
-        state: { state: 'usable', arn: ROTATED_ARN, via: 'VpcConnector web' },
+        state: { state: 'usable', arn: ROTATED_CONNECTOR_ARN, via: 'VpcConnector web' },
       },
       {
         reason: 'a VpcConnector that has not recorded a connector yet is waited for',
-        connector: vpcc({ createIntent: { name: 'team-a-web', requestedAt: '2026-11-27T11:59:00Z' } }),
+        connector: vpcc({
+          status: { createIntent: { name: 'team-a-web', requestedAt: '2026-11-27T11:59:00Z' } },
+        }),
         state: { state: 'waiting', why: 'VpcConnector web has no ACTIVE connector yet' },
       },
       {
         reason: 'a VpcConnector whose connector reads INACTIVE is waited for',
-        connector: vpcc({ vpcConnectorArn: CONNECTOR_ARN, awsStatus: 'INACTIVE' }),
+        connector: vpcc({ status: { vpcConnectorArn: CONNECTOR_ARN, awsStatus: 'INACTIVE' } }),
         state: { state: 'waiting', why: 'VpcConnector web has no ACTIVE connector yet' },
       },
       {
         reason: 'a VpcConnector that records an ARN but no AWS status yet is waited for',
-        connector: vpcc({ vpcConnectorArn: CONNECTOR_ARN }),
+        connector: vpcc({ status: { vpcConnectorArn: CONNECTOR_ARN } }),
         state: { state: 'waiting', why: 'VpcConnector web has no ACTIVE connector yet' },
       },
       {
@@ -447,9 +382,9 @@ void describe('observe', () => {
       },
       {
         reason: 'a connector ARN in spec is usable as it is, whatever the cache holds',
-        egress: { type: 'VPC', vpcConnectorArn: ROTATED_ARN },
+        egress: { type: 'VPC', vpcConnectorArn: ROTATED_CONNECTOR_ARN },
         connector: undefined,
-        state: { state: 'usable', arn: ROTATED_ARN, via: 'spec.egress.vpcConnectorArn' },
+        state: { state: 'usable', arn: ROTATED_CONNECTOR_ARN, via: 'spec.egress.vpcConnectorArn' },
       },
       {
         reason: 'DEFAULT egress names no connector',
@@ -473,22 +408,22 @@ void describe('observe', () => {
       tags: Record<string, string> | undefined;
       owner: ReturnType<typeof observe>['owner'];
     }[] = [
-      { reason: 'all three ownership tags match this object', tags: OWN_TAGS, owner: { kind: 'us' } },
+      { reason: 'all three ownership tags match this object', tags: SVCNET_TAGS, owner: { kind: 'us' } },
       {
         reason: 'our tags among unrelated ones still mean us',
-        tags: { ...OWN_TAGS, team: 'payments' },
+        tags: { ...SVCNET_TAGS, team: 'payments' },
         owner: { kind: 'us' },
       },
       { reason: 'no ownership tag means nobody', tags: { team: 'payments' }, owner: { kind: 'none' } },
       { reason: 'tags not read mean nobody', tags: undefined, owner: { kind: 'none' } },
       {
         reason: 'another cluster’s tags name that cluster',
-        tags: { ...OWN_TAGS, [OwnershipTag.cluster]: 'staging' },
+        tags: { ...SVCNET_TAGS, [OwnershipTag.cluster]: 'staging' },
         owner: { kind: 'other', who: 'ServiceNetworking team-a/payments of cluster staging' },
       },
       {
         reason: 'another namespace’s tags name that object',
-        tags: { ...OWN_TAGS, [OwnershipTag.namespace]: 'team-b' },
+        tags: { ...SVCNET_TAGS, [OwnershipTag.namespace]: 'team-b' },
         owner: { kind: 'other', who: 'ServiceNetworking team-b/payments of cluster prod' },
       },
       {
@@ -500,13 +435,13 @@ void describe('observe', () => {
     for (const c of cases) {
       void it(c.reason, () => {
         const aws =
-          c.tags === undefined ? { serviceRead: true, service: awsService() } : reads({ tags: c.tags });
+          c.tags === undefined ? { serviceRead: true, service: privateService() } : reads({ tags: c.tags });
         assert.deepEqual(observe(input({ aws })).owner, c.owner);
       });
     }
 
     void it('puts the cluster, namespace and name of this object in its ownership tags', () => {
-      assert.deepEqual(observe(input()).ownerTags, OWN_TAGS);
+      assert.deepEqual(observe(input()).ownerTags, SVCNET_TAGS);
     });
   });
 
@@ -801,7 +736,7 @@ void describe('observe', () => {
     assert.equal(gone.service, undefined);
     const unread = observe(input({ aws: { serviceRead: false } }));
     assert.equal(unread.serviceRead, false);
-    assert.deepEqual(observe(input()).service, awsService());
+    assert.deepEqual(observe(input()).service, privateService());
   });
 });
 
@@ -829,7 +764,7 @@ void describe('networkDifferences', () => {
     },
     {
       reason: 'another connector under VPC egress',
-      observed: { ...base, vpcConnectorArn: ROTATED_ARN },
+      observed: { ...base, vpcConnectorArn: ROTATED_CONNECTOR_ARN },
       want: base,
       fields: ['egress connector'],
     },
@@ -896,7 +831,7 @@ void describe('observe then decide', () => {
     },
     {
       reason: 'a service tagged by another cluster is a Conflict',
-      given: { aws: reads({ tags: { ...OWN_TAGS, [OwnershipTag.cluster]: 'staging' } }) },
+      given: { aws: reads({ tags: { ...SVCNET_TAGS, [OwnershipTag.cluster]: 'staging' } }) },
       state: 'ownedElsewhere',
     },
     {
@@ -911,7 +846,9 @@ void describe('observe then decide', () => {
     },
     {
       reason: 'a service already attached through the connector is Ready',
-      given: { aws: reads({ service: awsService({ egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN }) }) },
+      given: {
+        aws: reads({ service: privateService({ egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN }) }),
+      },
       state: 'ready',
     },
     {
@@ -928,7 +865,7 @@ void describe('observe then decide', () => {
       reason: 'a deleting object detaches a service it attached',
       given: {
         object: deletingObject(),
-        aws: reads({ service: awsService({ egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN }) }),
+        aws: reads({ service: privateService({ egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN }) }),
       },
       state: 'detaching',
     },
@@ -937,7 +874,7 @@ void describe('observe then decide', () => {
       given: {
         object: deletingObject({ serviceName: 'payments', serviceStatus: 'RUNNING' }),
         namespace: grant('orders'),
-        aws: reads({ service: awsService({ egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN }) }),
+        aws: reads({ service: privateService({ egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN }) }),
       },
       state: 'detaching',
     },
@@ -953,7 +890,7 @@ void describe('observe then decide', () => {
           lastOperation: lastOperation('FAILED'),
           conditions: [condition('Reconciling', 'True', 'OperationFailed', 2, '2026-11-27T11:59:40Z')],
         }),
-        aws: reads({ service: awsService({ egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN }) }),
+        aws: reads({ service: privateService({ egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN }) }),
       },
       state: 'waitingToRetryDetach',
     },
@@ -961,7 +898,7 @@ void describe('observe then decide', () => {
       reason: 'an operation recorded NOT_LISTED is no longer tracked, even while the service is busy',
       given: {
         object: svcnet({ status: { lastOperation: lastOperation('NOT_LISTED') } }),
-        aws: reads({ service: { ...awsService(), status: 'OPERATION_IN_PROGRESS' } }),
+        aws: reads({ service: { ...privateService(), status: 'OPERATION_IN_PROGRESS' } }),
       },
       state: 'waitingForService',
     },

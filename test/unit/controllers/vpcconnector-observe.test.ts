@@ -2,112 +2,37 @@
 // fold into the Observation; then observe -> decide for the crash-recovery paths of invariants 3 and 9.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ServiceObservation } from '../../../src/aws/gateway.ts';
-import type { ConnectorObservation } from '../../../src/aws/gateway.ts';
-import { API_VERSION, FINALIZER, OwnershipTag } from '../../../src/api/constants.ts';
+import { OwnershipTag } from '../../../src/api/constants.ts';
 import type { ServiceNetworking } from '../../../src/api/servicenetworking.ts';
-import type { VpcConnector } from '../../../src/api/vpcconnector.ts';
 import { decide } from '../../../src/controllers/vpcconnector/machine.ts';
+import { observe, readPlan, type AwsReads } from '../../../src/controllers/vpcconnector/observe.ts';
 import {
-  observe,
-  readPlan,
-  type AwsReads,
-  type OperatorSettings,
-} from '../../../src/controllers/vpcconnector/observe.ts';
-
-const NOW = new Date('2026-11-27T12:00:00Z');
-const SUBNET = 'subnet-0123456789abcdef0';
-const ARN = 'arn:aws:apprunner:us-east-1:123456789012:vpcconnector/team-a-web/1/' + 'a'.repeat(32);
-const OTHER_ARN = 'arn:aws:apprunner:us-east-1:123456789012:vpcconnector/other/1/' + 'b'.repeat(32);
-const settings: OperatorSettings = {
-  clusterName: 'prod',
-  defaultRegion: 'us-east-1',
-  serviceLinkedRoleDeletion: 'Never',
-};
-const OWN_TAGS = {
-  [OwnershipTag.cluster]: 'prod',
-  [OwnershipTag.namespace]: 'team-a',
-  [OwnershipTag.name]: 'web',
-};
-
-function vpcc(
-  overrides: {
-    spec?: Partial<VpcConnector['spec']>;
-    status?: VpcConnector['status'];
-    metadata?: Partial<VpcConnector['metadata']>;
-  } = {},
-): VpcConnector {
-  const object: VpcConnector = {
-    apiVersion: API_VERSION,
-    kind: 'VpcConnector',
-    metadata: {
-      name: 'web',
-      namespace: 'team-a',
-      generation: 3,
-      finalizers: [FINALIZER],
-      ...overrides.metadata,
-    },
-    spec: {
-      subnets: [SUBNET],
-      updatePolicy: 'Rotate',
-      deletionPolicy: 'Delete',
-      managementPolicy: 'Manage',
-      ...overrides.spec,
-    },
-  };
-  if (overrides.status !== undefined) object.status = overrides.status;
-  return object;
-}
-
-function awsConnector(overrides: Partial<ConnectorObservation> = {}): ConnectorObservation {
-  return {
-    arn: ARN,
-    name: 'team-a-web',
-    revision: 1,
-    status: 'ACTIVE',
-    subnets: [SUBNET],
-    securityGroups: [],
-    tags: OWN_TAGS,
-    ...overrides,
-  };
-}
-
-function service(name: string, egress: Partial<ServiceObservation['network']>): ServiceObservation {
-  return {
-    arn: `arn:aws:apprunner:us-east-1:123456789012:service/${name}/${'c'.repeat(32)}`,
-    name,
-    region: 'us-east-1',
-    status: 'RUNNING',
-    network: { egressType: 'DEFAULT', isPubliclyAccessible: true, ipAddressType: 'IPV4', ...egress },
-  };
-}
-
-function svcnet(
-  name: string,
-  namespace: string,
-  egress: ServiceNetworking['spec']['egress'],
-): ServiceNetworking {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'ServiceNetworking',
-    metadata: { name, namespace },
-    spec: { serviceArn: service(name, {}).arn, egress, deletionPolicy: 'Detach' },
-  };
-}
+  CONNECTOR_ARN,
+  NOW,
+  OTHER_CONNECTOR_ARN,
+  SUBNET,
+  VPCC_TAGS,
+  awsConnector,
+  awsService,
+  condition,
+  svcnet,
+  vpcConnectorSettings as settings,
+  vpcc,
+} from '../builders.ts';
 
 const reads = (overrides: Partial<AwsReads> = {}): AwsReads => ({ services: [], ...overrides });
 
 void describe('observe', () => {
   void it('counts a connector as owned only when cluster, namespace and name tags all match', () => {
     const cases = [
-      { reason: 'all three tags match', tags: OWN_TAGS, owned: true },
-      { reason: 'another cluster', tags: { ...OWN_TAGS, [OwnershipTag.cluster]: 'staging' }, owned: false },
-      { reason: 'another object name', tags: { ...OWN_TAGS, [OwnershipTag.name]: 'api' }, owned: false },
+      { reason: 'all three tags match', tags: VPCC_TAGS, owned: true },
+      { reason: 'another cluster', tags: { ...VPCC_TAGS, [OwnershipTag.cluster]: 'staging' }, owned: false },
+      { reason: 'another object name', tags: { ...VPCC_TAGS, [OwnershipTag.name]: 'api' }, owned: false },
       { reason: 'no tags at all', tags: {}, owned: false },
     ];
     for (const c of cases) {
       const o = observe({
-        object: vpcc({ status: { vpcConnectorArn: ARN } }),
+        object: vpcc({ status: { vpcConnectorArn: CONNECTOR_ARN } }),
         serviceNetworkings: [],
         aws: reads({ current: awsConnector({ tags: c.tags }) }),
         settings,
@@ -119,13 +44,13 @@ void describe('observe', () => {
 
   void it('lists as users only services whose VPC egress names the connector', () => {
     const services = [
-      service('b-uses', { egressType: 'VPC', vpcConnectorArn: ARN }),
-      service('a-uses', { egressType: 'VPC', vpcConnectorArn: ARN }),
-      service('other', { egressType: 'VPC', vpcConnectorArn: OTHER_ARN }),
-      service('public', {}),
+      awsService({ name: 'b-uses', network: { egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN } }),
+      awsService({ name: 'a-uses', network: { egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN } }),
+      awsService({ name: 'other', network: { egressType: 'VPC', vpcConnectorArn: OTHER_CONNECTOR_ARN } }),
+      awsService({ name: 'public' }),
     ];
     const o = observe({
-      object: vpcc({ status: { vpcConnectorArn: ARN } }),
+      object: vpcc({ status: { vpcConnectorArn: CONNECTOR_ARN } }),
       serviceNetworkings: [],
       aws: reads({ current: awsConnector(), services }),
       settings,
@@ -137,11 +62,11 @@ void describe('observe', () => {
   void it('counts a service with an operation in flight as a user whatever egress it already shows', () => {
     // DescribeService shows the new configuration at once, while AWS still holds the connector being left:
     // deleting it then is refused (and breaks invariant 1).
-    const moving = { ...service('moving-off', {}), status: 'OPERATION_IN_PROGRESS' as const };
+    const moving = awsService({ name: 'moving-off', status: 'OPERATION_IN_PROGRESS' });
     const o = observe({
-      object: vpcc({ status: { vpcConnectorArn: ARN } }),
+      object: vpcc({ status: { vpcConnectorArn: CONNECTOR_ARN } }),
       serviceNetworkings: [],
-      aws: reads({ current: awsConnector(), services: [moving, service('settled', {})] }),
+      aws: reads({ current: awsConnector(), services: [moving, awsService({ name: 'settled' })] }),
       settings,
       now: NOW,
     });
@@ -149,12 +74,14 @@ void describe('observe', () => {
   });
 
   void it('counts as references only VPC ServiceNetworkings of the same namespace that name the object', () => {
+    const sn = (name: string, namespace: string, egress: ServiceNetworking['spec']['egress']) =>
+      svcnet({ metadata: { name, namespace }, spec: { egress } });
     const sns = [
-      svcnet('refers', 'team-a', { type: 'VPC', vpcConnectorRef: { name: 'web' } }),
-      svcnet('other-namespace', 'team-b', { type: 'VPC', vpcConnectorRef: { name: 'web' } }),
-      svcnet('other-connector', 'team-a', { type: 'VPC', vpcConnectorRef: { name: 'api' } }),
-      svcnet('by-arn', 'team-a', { type: 'VPC', vpcConnectorArn: ARN }),
-      svcnet('default', 'team-a', { type: 'DEFAULT' }),
+      sn('refers', 'team-a', { type: 'VPC', vpcConnectorRef: { name: 'web' } }),
+      sn('other-namespace', 'team-b', { type: 'VPC', vpcConnectorRef: { name: 'web' } }),
+      sn('other-connector', 'team-a', { type: 'VPC', vpcConnectorRef: { name: 'api' } }),
+      sn('by-arn', 'team-a', { type: 'VPC', vpcConnectorArn: CONNECTOR_ARN }),
+      sn('default', 'team-a', { type: 'DEFAULT' }),
     ];
     const o = observe({ object: vpcc(), serviceNetworkings: sns, aws: reads(), settings, now: NOW });
     assert.deepEqual(o.referencedBy, ['refers']);
@@ -162,7 +89,7 @@ void describe('observe', () => {
 
   void it('ignores a name lookup once a connector is recorded and no create is pending', () => {
     const o = observe({
-      object: vpcc({ status: { vpcConnectorArn: ARN } }),
+      object: vpcc({ status: { vpcConnectorArn: CONNECTOR_ARN } }),
       serviceNetworkings: [],
       aws: reads({ byName: awsConnector() }),
       settings,
@@ -185,18 +112,8 @@ void describe('observe', () => {
   void it('reads a terminal Stalled condition as a recorded failure, and a conflict as none', () => {
     const stalled = (reason: string) =>
       vpcc({
-        status: {
-          conditions: [
-            {
-              type: 'Stalled',
-              status: 'True',
-              reason,
-              message: 'm',
-              observedGeneration: 3,
-              lastTransitionTime: '2026-11-27T11:58:00Z',
-            },
-          ],
-        },
+        metadata: { generation: 3 },
+        status: { conditions: [condition('Stalled', 'True', reason, 3, '2026-11-27T11:58:00Z')] },
       });
     const failed = observe({
       object: stalled('InvalidInput'),
@@ -234,7 +151,7 @@ void describe('observe', () => {
       name: 'team-a-web',
       subnets: [SUBNET],
       securityGroups: [],
-      tags: { team: 'payments', ...OWN_TAGS },
+      tags: { team: 'payments', ...VPCC_TAGS },
     });
   });
 
@@ -282,20 +199,24 @@ void describe('readPlan', () => {
     },
     {
       reason: 'a recorded connector is described, not looked up by name, and the role is not read',
-      object: vpcc({ status: { vpcConnectorArn: ARN, region: 'us-east-1' } }),
+      object: vpcc({ status: { vpcConnectorArn: CONNECTOR_ARN, region: 'us-east-1' } }),
       settings,
-      plan: { currentArn: ARN, role: false },
+      plan: { currentArn: CONNECTOR_ARN, role: false },
     },
     {
       reason: 'a pending create intent is looked up by its own name',
       object: vpcc({
         status: {
-          vpcConnectorArn: ARN,
-          createIntent: { name: 'team-a-web-g3', requestedAt: '2026-11-27T11:00:00Z', replaces: ARN },
+          vpcConnectorArn: CONNECTOR_ARN,
+          createIntent: {
+            name: 'team-a-web-g3',
+            requestedAt: '2026-11-27T11:00:00Z',
+            replaces: CONNECTOR_ARN,
+          },
         },
       }),
       settings,
-      plan: { currentArn: ARN, findName: 'team-a-web-g3' },
+      plan: { currentArn: CONNECTOR_ARN, findName: 'team-a-web-g3' },
     },
     {
       reason: 'the region recorded in status wins over spec and default',
@@ -305,9 +226,9 @@ void describe('readPlan', () => {
     },
     {
       reason: 'Observe by ARN describes that ARN and nothing else',
-      object: vpcc({ spec: { managementPolicy: 'Observe', vpcConnectorArn: ARN } }),
+      object: vpcc({ spec: { managementPolicy: 'Observe', vpcConnectorArn: CONNECTOR_ARN } }),
       settings,
-      plan: { observeArn: ARN, role: false },
+      plan: { observeArn: CONNECTOR_ARN, role: false },
     },
     {
       reason: 'Observe by name looks the spec name up',
@@ -319,7 +240,7 @@ void describe('readPlan', () => {
       reason: 'deleting under WhenUnused reads the role and the connectors of every managed region',
       object: vpcc({
         metadata: { deletionTimestamp: '2026-11-27T11:00:00Z' },
-        status: { vpcConnectorArn: ARN },
+        status: { vpcConnectorArn: CONNECTOR_ARN },
       }),
       settings: { ...settings, serviceLinkedRoleDeletion: 'WhenUnused' as const },
       plan: { role: true, connectorsInManagedRegions: true },
@@ -352,7 +273,7 @@ void describe('observe then decide, after a crash between create intent and crea
     },
     {
       reason: 'found with another cluster’s tags: a conflict, never adopted',
-      found: awsConnector({ tags: { ...OWN_TAGS, [OwnershipTag.cluster]: 'staging' } }),
+      found: awsConnector({ tags: { ...VPCC_TAGS, [OwnershipTag.cluster]: 'staging' } }),
       state: 'nameConflict',
     },
   ];

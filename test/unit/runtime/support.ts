@@ -1,4 +1,5 @@
-// Fakes and readers shared by the runtime tests.
+// Fakes and readers shared by the runtime tests (the controller tests use the fake source through
+// ../builders.ts).
 import type { Registry } from 'prom-client';
 import { createLogger } from '../../../src/runtime/logging.ts';
 import type { Logger } from '../../../src/runtime/logging.ts';
@@ -25,7 +26,7 @@ export interface FakeSource<T> {
 }
 
 /** An in-memory informer; `start` marks it synced unless `syncOnStart` is false. */
-export function fakeSource<T extends FakeObject>(
+export function fakeSource<T extends { metadata: { name?: string; namespace?: string } }>(
   initial: T[],
   options: { syncOnStart?: boolean } = {},
 ): FakeSource<T> {
