@@ -3,6 +3,7 @@
 // here is documented in README.md (and, where it matters, switchable in config.behaviour).
 
 import {
+  appearsActive,
   connectorUse,
   createRole,
   findRole,
@@ -15,6 +16,7 @@ import {
   startOperation,
   type Ctx,
 } from './engine.ts';
+import { availabilityZoneId } from './ec2.ts';
 import { appRunnerErrors as E } from './errors.ts';
 import { resourceTagContext, tagContext, type Handler, type Target } from './handler.ts';
 import { newestFirstKey, paginate, timeKey, type Page } from './paginate.ts';
@@ -41,7 +43,9 @@ import {
   type Operation,
   type RegionState,
   type Service,
+  type Subnet,
   type Tag,
+  type Tagged,
 } from './world.ts';
 
 type Input = Record<string, unknown>;
@@ -50,6 +54,16 @@ const secs = (ms: number | undefined): number | undefined => (ms === undefined ?
 
 // ---------------------------------------------------------------------------------------------
 // Serialisation
+
+/** The connector as DescribeVpcConnector and ListVpcConnectors show it: ACTIVE until a delete has settled. */
+function observedConnectorJson(c: Connector, now: number): Record<string, unknown> {
+  if (c.status === 'INACTIVE' && appearsActive(c, now)) {
+    const shown: Connector = { ...c, status: 'ACTIVE' };
+    delete shown.deletedAt;
+    return connectorJson(shown);
+  }
+  return connectorJson(c);
+}
 
 function connectorJson(c: Connector): Record<string, unknown> {
   return {
@@ -163,16 +177,41 @@ function findService(ctx: Ctx, arn: string): Service {
   return s;
 }
 
-function taggable(ctx: Ctx, arn: string): { tags: Tag[]; gone: boolean; set(tags: Tag[]): void } {
+function taggable(ctx: Ctx, arn: string): { resource: Tagged; gone: boolean } {
   const r = here(ctx);
   const c = r.connectors.find((x) => x.arn === arn);
-  if (c !== undefined) return { tags: c.tags, gone: c.status === 'INACTIVE', set: (t) => (c.tags = t) };
+  if (c !== undefined) return { resource: c, gone: c.status === 'INACTIVE' };
   const s = r.services.find((x) => x.arn === arn);
-  if (s !== undefined) return { tags: s.tags, gone: s.status === 'DELETED', set: (t) => (s.tags = t) };
+  if (s !== undefined) return { resource: s, gone: s.status === 'DELETED' };
   const ic = r.ingressConnections.find((x) => x.arn === arn);
-  if (ic !== undefined) return { tags: ic.tags, gone: ic.status === 'DELETED', set: (t) => (ic.tags = t) };
+  if (ic !== undefined) return { resource: ic, gone: ic.status === 'DELETED' };
   throw E.notFound(`A resource doesn't exist for the specified Amazon Resource Name (ARN): ${arn}`);
 }
+
+/**
+ * Changes a resource's tags. With consistency.tagReadDelayMs, reads keep showing the tags from before the
+ * first change of a burst until that long after the last one.
+ */
+function writeTags(ctx: Ctx, resource: Tagged, tags: Tag[]): void {
+  const lag = ctx.config.consistency.tagReadDelayMs;
+  if (lag > 0) {
+    if (!(resource.tagsReadableAt !== undefined && ctx.now < resource.tagsReadableAt))
+      resource.tagsBefore = resource.tags;
+    resource.tagsReadableAt = ctx.now + lag;
+  }
+  resource.tags = tags;
+}
+
+/** Tag-lag fields of a resource created now: it reads as untagged for consistency.tagReadDelayMs. */
+function freshTags(ctx: Ctx, tags: Tag[]): Tagged {
+  const lag = ctx.config.consistency.tagReadDelayMs;
+  return lag > 0 ? { tags, tagsBefore: [], tagsReadableAt: ctx.now + lag } : { tags };
+}
+
+const readTags = (resource: Tagged, now: number): Tag[] =>
+  resource.tagsReadableAt !== undefined && now < resource.tagsReadableAt
+    ? (resource.tagsBefore ?? [])
+    : resource.tags;
 
 function resourceTags(ctx: Ctx, arn: string): Record<string, string> {
   const r = here(ctx);
@@ -281,6 +320,42 @@ function checkUsableConnector(ctx: Ctx, arn: string): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Availability Zones App Runner does not support (semantics.md §5.1)
+
+/**
+ * Why a service cannot run on `network`: its connector has subnets in zones listed in
+ * behaviour.unsupportedAvailabilityZones for the region. Undefined when nothing is wrong (or no VPC egress).
+ */
+function unsupportedZones(ctx: Ctx, network: NetworkConfiguration): string | undefined {
+  const zones = ctx.config.behaviour.unsupportedAvailabilityZones[ctx.region] ?? [];
+  if (zones.length === 0 || network.egressType !== 'VPC') return undefined;
+  const r = here(ctx);
+  const connector = r.connectors.find((c) => c.arn === network.vpcConnectorArn);
+  if (connector === undefined) return undefined;
+  const bad = connector.subnets
+    .map((id) => r.subnets.find((x) => x.id === id))
+    .filter(
+      (x): x is Subnet =>
+        x !== undefined &&
+        (zones.includes(x.availabilityZone) || zones.includes(availabilityZoneId(x.availabilityZone))),
+    );
+  if (bad.length === 0) return undefined;
+  const listed = bad.map((x) => `${x.id} (${x.availabilityZone}, ${availabilityZoneId(x.availabilityZone)})`);
+  return `VPC connector ${connector.arn} has subnets in Availability Zones that App Runner doesn't support: ${listed.join(', ')}. Remove these subnets from the VPC connector, or replace them with subnets in supported Availability Zones.`;
+}
+
+/**
+ * Applies behaviour.unsupportedAvailabilityZoneFailure: throws InvalidRequestException ('invalid-request'),
+ * or returns the reason the operation will fail with ('fail-operation').
+ */
+function zoneFailure(ctx: Ctx, network: NetworkConfiguration): string | undefined {
+  const why = unsupportedZones(ctx, network);
+  if (why !== undefined && ctx.config.behaviour.unsupportedAvailabilityZoneFailure === 'invalid-request')
+    throw E.invalidRequest(why);
+  return why;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Handlers
 
 const arnMember = (name: string): Record<string, Member> => ({
@@ -361,11 +436,12 @@ const createVpcConnector = handler(
       }
       securityGroups = sgIds;
     }
-    const existing = r.connectors.find((c) => c.name === name && c.status === 'ACTIVE');
+    // A connector whose delete has not settled still holds its name and counts toward the quota.
+    const existing = r.connectors.find((c) => c.name === name && appearsActive(c, ctx.now));
     if (existing !== undefined) {
       throw E.invalidRequest(`A VPC connector with the name ${name} already exists: ${existing.arn}`);
     }
-    const active = r.connectors.filter((c) => c.status === 'ACTIVE').length;
+    const active = r.connectors.filter((c) => appearsActive(c, ctx.now)).length;
     if (active >= ctx.config.behaviour.connectorQuota) {
       throw E.quota(
         `You have reached the quota of ${ctx.config.behaviour.connectorQuota} VPC connectors in ${ctx.region}. Delete unused VPC connectors or request a quota increase.`,
@@ -375,6 +451,7 @@ const createVpcConnector = handler(
     const used = r.connectorRevisions[name] ?? 0;
     const revision = ctx.config.behaviour.connectorRevisionOnReuse === 'increment' ? used + 1 : 1;
     r.connectorRevisions[name] = Math.max(used, revision);
+    const describeDelay = ctx.config.consistency.connectorDescribeDelayMs;
     const connector: Connector = {
       arn: `${arnPrefix(ctx)}:vpcconnector/${name}/${revision}/${ctx.prng.hex(32)}`,
       name,
@@ -385,7 +462,8 @@ const createVpcConnector = handler(
       status: 'ACTIVE',
       createdAt: ctx.now,
       listableAt: ctx.now + ctx.config.consistency.connectorListDelayMs,
-      tags: asTags(input.Tags),
+      ...(describeDelay > 0 ? { describableAt: ctx.now + describeDelay } : {}),
+      ...freshTags(ctx, asTags(input.Tags)),
     };
     r.connectors.push(connector);
     return { VpcConnector: connectorJson(connector) };
@@ -441,9 +519,13 @@ const describeVpcConnector = handler(
   arnMember('VpcConnectorArn'),
   false,
   byArn('VpcConnectorArn'),
-  (ctx, input) => ({
-    VpcConnector: connectorJson(findConnector(ctx, input.VpcConnectorArn as string)),
-  }),
+  (ctx, input) => {
+    const c = findConnector(ctx, input.VpcConnectorArn as string);
+    // Read-after-create lag: the new connector is not found yet.
+    if (c.describableAt !== undefined && ctx.now < c.describableAt)
+      throw E.notFound(`A resource doesn't exist for the specified Amazon Resource Name (ARN): ${c.arn}`);
+    return { VpcConnector: observedConnectorJson(c, ctx.now) };
+  },
 );
 
 const deleteVpcConnector = handler(
@@ -453,6 +535,8 @@ const deleteVpcConnector = handler(
   (ctx, input) => {
     const c = findConnector(ctx, input.VpcConnectorArn as string);
     if (c.status === 'INACTIVE') {
+      // The first delete is still settling: AWS would plausibly accept the repeat; answer what the first did.
+      if (appearsActive(c, ctx.now)) return { VpcConnector: connectorJson(c) };
       if (ctx.config.behaviour.deleteInactiveConnector === 'return-inactive')
         return { VpcConnector: connectorJson(c) };
       throw E.notFound(`A resource doesn't exist for the specified Amazon Resource Name (ARN): ${c.arn}`);
@@ -464,6 +548,8 @@ const deleteVpcConnector = handler(
     }
     c.status = 'INACTIVE';
     c.deletedAt = ctx.now;
+    const settleDelay = ctx.config.consistency.connectorDeleteDelayMs;
+    if (settleDelay > 0) c.inactiveVisibleAt = ctx.now + settleDelay;
     return { VpcConnector: connectorJson(c) };
   },
 );
@@ -475,7 +561,7 @@ const listVpcConnectors = handler(
   (ctx, input) => {
     const all = here(ctx).connectors.filter(
       (c) =>
-        c.listableAt <= ctx.now && (ctx.config.behaviour.listInactiveConnectors || c.status === 'ACTIVE'),
+        c.listableAt <= ctx.now && (ctx.config.behaviour.listInactiveConnectors || appearsActive(c, ctx.now)),
     );
     const page = pageOrBadToken(() =>
       paginate(
@@ -487,7 +573,7 @@ const listVpcConnectors = handler(
       ),
     );
     return {
-      VpcConnectors: page.items.map(connectorJson),
+      VpcConnectors: page.items.map((c) => observedConnectorJson(c, ctx.now)),
       ...(page.nextToken !== undefined ? { NextToken: page.nextToken } : {}),
     };
   },
@@ -507,7 +593,7 @@ const tagResource = handler(
     const t = taggable(ctx, input.ResourceArn as string);
     if (t.gone)
       throw E.invalidState(`Resource ${input.ResourceArn as string} is deleted and can't be tagged.`);
-    t.set(mergeTags(t.tags, asTags(input.Tags)));
+    writeTags(ctx, t.resource, mergeTags(t.resource.tags, asTags(input.Tags)));
     return {};
   },
 );
@@ -530,13 +616,17 @@ const untagResource = handler(
     if (t.gone)
       throw E.invalidState(`Resource ${input.ResourceArn as string} is deleted and can't be untagged.`);
     const keys = input.TagKeys as string[];
-    t.set(t.tags.filter((x) => !keys.includes(x.Key)));
+    writeTags(
+      ctx,
+      t.resource,
+      t.resource.tags.filter((x) => !keys.includes(x.Key)),
+    );
     return {};
   },
 );
 
 const listTagsForResource = handler(arnMember('ResourceArn'), false, byArn('ResourceArn'), (ctx, input) => ({
-  Tags: taggable(ctx, input.ResourceArn as string).tags,
+  Tags: readTags(taggable(ctx, input.ResourceArn as string).resource, ctx.now),
 }));
 
 const serviceConfigMembers: Record<string, Member> = {
@@ -620,10 +710,12 @@ const createService = handler(
       throw E.invalidRequest(`Service with the provided name already exists: ${name}`);
     }
     const network = applyNetwork(ctx, defaultNetwork, input.NetworkConfiguration);
-    const service = newService(ctx, name, input, network);
+    const doomed = zoneFailure(ctx, network);
+    const service = { ...newService(ctx, name, input, network), ...freshTags(ctx, asTags(input.Tags)) };
     r.services.push(service);
     const op = startOperation(ctx, service, 'CREATE_SERVICE', {
-      extraMs: firstAssociationDelay(ctx, r, network),
+      extraMs: doomed === undefined ? firstAssociationDelay(ctx, r, network) : 0,
+      ...(doomed !== undefined ? { doomed } : {}),
     });
     return { Service: serviceJson(service), OperationId: op.id };
   },
@@ -688,6 +780,7 @@ const updateService = handler(
     const r = here(ctx);
     const previous = { ...s.network };
     const next = applyNetwork(ctx, s.network, input.NetworkConfiguration);
+    const doomed = zoneFailure(ctx, next);
     s.network = next;
     if (input.SourceConfiguration !== undefined)
       s.sourceConfiguration = { ...s.sourceConfiguration, ...obj(input.SourceConfiguration) };
@@ -701,9 +794,13 @@ const updateService = handler(
     if (input.AutoScalingConfigurationArn !== undefined)
       s.autoScalingConfigurationArn = input.AutoScalingConfigurationArn as string;
     const op = startOperation(ctx, s, 'UPDATE_SERVICE', {
-      extraMs: next.vpcConnectorArn !== previous.vpcConnectorArn ? firstAssociationDelay(ctx, r, next) : 0,
+      extraMs:
+        doomed === undefined && next.vpcConnectorArn !== previous.vpcConnectorArn
+          ? firstAssociationDelay(ctx, r, next)
+          : 0,
       previousNetwork: previous,
       settledStatus: s.status === 'PAUSED' ? 'PAUSED' : 'RUNNING',
+      ...(doomed !== undefined ? { doomed } : {}),
     });
     return { Service: serviceJson(s), OperationId: op.id };
   },
@@ -840,7 +937,7 @@ const createVpcIngressConnection = handler(
       status: 'PENDING_CREATION',
       pendingUntil: ctx.now + ctx.config.timings.ingressConnectionPendingMs,
       createdAt: ctx.now,
-      tags: asTags(input.Tags),
+      ...freshTags(ctx, asTags(input.Tags)),
     };
     r.ingressConnections.push(ic);
     return { VpcIngressConnection: ingressJson(ctx, ic) };

@@ -3,15 +3,25 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { startSimulator, type SeedDocument, type SimulatorConfig, type SimulatorOptions } from './index.ts';
+import {
+  profileNames,
+  startSimulator,
+  type ProfileName,
+  type SeedDocument,
+  type SimulatorConfig,
+  type SimulatorOptions,
+} from './index.ts';
 
-const usage = `usage: apprunner-net simulate [--port N] [--host H] [--account-id ID]
+const usage = `usage: apprunner-net simulate [--port N] [--host H] [--account-id ID] [--profile NAME]
                               [--config file.json|yaml] [--state-file F] [--seed file.json|yaml]
 
 Starts the local App Runner / IAM / EC2 simulator and prints the URL it listens on.
   --port N         port to listen on (default 0 = a random free port)
   --host H         address to bind (default 127.0.0.1)
   --account-id ID  12-digit account id (default 123456789012)
+  --profile NAME   ${profileNames.join(' or ')}: pessimistic behaves like AWS at its least convenient
+                   (late deletes, lagging reads, empty pages, an unsupported zone, latency); the
+                   --config file's knobs apply on top of it (default: the file's profile, else default)
   --config F       SimulatorConfig (timings, faults, pagination, behaviour, policies), JSON or YAML
   --state-file F   load the world from F if it exists and save it there after every change
   --seed F         SeedDocument (VPCs, subnets, security groups, services), JSON or YAML
@@ -34,6 +44,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         port: { type: 'string', default: '0' },
         host: { type: 'string', default: '127.0.0.1' },
         'account-id': { type: 'string' },
+        profile: { type: 'string' },
         config: { type: 'string' },
         'state-file': { type: 'string' },
         seed: { type: 'string' },
@@ -62,10 +73,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`apprunner-net simulate: --account-id must be 12 digits, got "${accountId}"\n`);
     return 2;
   }
+  const profile = values.profile;
+  if (profile !== undefined && !(profileNames as readonly string[]).includes(profile)) {
+    process.stderr.write(
+      `apprunner-net simulate: --profile must be one of ${profileNames.join(', ')}, got "${profile}"\n`,
+    );
+    return 2;
+  }
   const options: SimulatorOptions = { port, host: values.host };
   try {
     if (accountId !== undefined) options.accountId = accountId;
     if (values.config !== undefined) options.config = readDocument(values.config) as SimulatorConfig;
+    if (profile !== undefined) options.config = { ...options.config, profile: profile as ProfileName };
     if (values.seed !== undefined) options.seed = readDocument(values.seed) as SeedDocument;
     if (values['state-file'] !== undefined) options.stateFile = values['state-file'];
   } catch (e) {

@@ -95,8 +95,20 @@ export interface TimingConfig {
 }
 
 export interface ConsistencyConfig {
-  /** A new connector is missing from ListVpcConnectors this long (Describe works at once). Default 0. */
+  /** A new connector is missing from ListVpcConnectors this long. Default 0. */
   connectorListDelayMs?: number;
+  /** A new connector answers ResourceNotFoundException to DescribeVpcConnector this long. Default 0. */
+  connectorDescribeDelayMs?: number;
+  /**
+   * DeleteVpcConnector answers INACTIVE at once, but DescribeVpcConnector and ListVpcConnectors show the
+   * connector ACTIVE (no DeletedAt) this long after the delete (AWS deletes asynchronously). Default 0.
+   */
+  connectorDeleteDelayMs?: number;
+  /**
+   * ListTagsForResource answers a resource's tags as they were before its last tag change (its create,
+   * TagResource, UntagResource) until this long after that change; a fresh resource reads as untagged. Default 0.
+   */
+  tagReadDelayMs?: number;
   /** After the SLR is created, GetRole answers NoSuchEntity this long. Default 0. */
   slrReadDelayMs?: number;
   /** A connector stays "in use" this long after the last service stopped using it. Default 0. */
@@ -108,9 +120,16 @@ export interface PaginationConfig {
   defaultPageSize?: Partial<Record<string, number>>;
   /** Probability in [0,1] that a page is cut short (still with a NextToken). Default 0. */
   shortPageRate?: number;
-  /** Operations where short pages may happen. Default ['ListServices']. */
+  /** Operations where short pages (and the empty pages below) may happen. Default ['ListServices']. */
   shortPageOperations?: string[];
+  /** The first page of every listing of those operations is empty but carries a NextToken. Default false. */
+  emptyFirstPage?: boolean;
+  /** Probability in [0,1] that a page of those operations is empty (still with a NextToken) while items remain. Default 0. */
+  emptyPageRate?: number;
 }
+
+/** What an UpdateService/CreateService with a connector in an unsupported Availability Zone does. */
+export type UnsupportedZoneFailure = 'fail-operation' | 'invalid-request';
 
 export interface BehaviourConfig {
   /** ListVpcConnectors also returns INACTIVE connectors (until purged). Default true. */
@@ -131,9 +150,30 @@ export interface BehaviourConfig {
   concurrentCallerWindowMs?: number;
   /** Entries kept in the audit log (oldest dropped first). Default 20000. */
   callLogLimit?: number;
+  /**
+   * Availability Zones (names like 'us-east-1e' or ids like 'use1-az3') App Runner cannot place a connector's
+   * subnets in, per region. CreateVpcConnector accepts such subnets; a CreateService/UpdateService that
+   * puts the service on such a connector fails. Replaced wholesale when set. Default {} (none).
+   */
+  unsupportedAvailabilityZones?: Record<string, string[]>;
+  /**
+   * 'fail-operation': the call is accepted and its operation fails (an update rolls back to ROLLBACK_SUCCEEDED,
+   * a create ends FAILED / CREATE_FAILED); 'invalid-request': the call answers InvalidRequestException naming
+   * the subnets. Default 'fail-operation'.
+   */
+  unsupportedAvailabilityZoneFailure?: UnsupportedZoneFailure;
 }
 
+/** A named set of knob values applied before the rest of a config (see `profileConfig`). */
+export type ProfileName = 'default' | 'pessimistic';
+export const profileNames: readonly ProfileName[] = ['default', 'pessimistic'];
+
 export interface SimulatorConfig {
+  /**
+   * Applied first, every other field of the config on top of it. 'pessimistic' behaves like AWS at its least
+   * convenient (see `pessimisticProfile`); 'default' puts those knobs back to their defaults. Default 'default'.
+   */
+  profile?: ProfileName;
   timings?: TimingConfig;
   consistency?: ConsistencyConfig;
   faults?: FaultConfig;
@@ -149,6 +189,8 @@ export interface SimulatorConfig {
 
 /** SimulatorConfig with every default filled in. */
 export interface ResolvedConfig {
+  /** The profile last applied (knobs set after it may differ from its values). */
+  profile: ProfileName;
   timings: Required<TimingConfig>;
   consistency: Required<ConsistencyConfig>;
   faults: {
@@ -170,6 +212,8 @@ export interface ResolvedConfig {
     defaultPageSize: Record<string, number>;
     shortPageRate: number;
     shortPageOperations: string[];
+    emptyFirstPage: boolean;
+    emptyPageRate: number;
   };
   behaviour: Required<BehaviourConfig>;
   randomSeed: number;
@@ -179,6 +223,7 @@ export interface ResolvedConfig {
 
 export function defaultConfig(): ResolvedConfig {
   return {
+    profile: 'default',
     timings: {
       operationPendingMs: 500,
       operationDurationMs: 3000,
@@ -191,7 +236,14 @@ export function defaultConfig(): ResolvedConfig {
       slrDeletionNotStartedMs: 500,
       slrDeletionInProgressMs: 2000,
     },
-    consistency: { connectorListDelayMs: 0, slrReadDelayMs: 0, connectorReleaseLingerMs: 0 },
+    consistency: {
+      connectorListDelayMs: 0,
+      connectorDescribeDelayMs: 0,
+      connectorDeleteDelayMs: 0,
+      tagReadDelayMs: 0,
+      slrReadDelayMs: 0,
+      connectorReleaseLingerMs: 0,
+    },
     faults: {
       throttling: { read: null, mutate: null, rate: 0, next: 0, operations: undefined },
       internalError: { rate: 0, next: 0, operations: undefined },
@@ -213,6 +265,8 @@ export function defaultConfig(): ResolvedConfig {
       },
       shortPageRate: 0,
       shortPageOperations: ['ListServices'],
+      emptyFirstPage: false,
+      emptyPageRate: 0,
     },
     behaviour: {
       listInactiveConnectors: true,
@@ -224,6 +278,8 @@ export function defaultConfig(): ResolvedConfig {
       connectorQuota: 50,
       concurrentCallerWindowMs: 5000,
       callLogLimit: 20_000,
+      unsupportedAvailabilityZones: {},
+      unsupportedAvailabilityZoneFailure: 'fail-operation',
     },
     randomSeed: 1,
     slrPolicy: null,
@@ -231,17 +287,59 @@ export function defaultConfig(): ResolvedConfig {
   };
 }
 
+/**
+ * AWS at its least convenient, yet short enough for tests (semantics.md §5.1-§5.7, §7.1, §11): deletes that
+ * settle late, reads that lag creates and tag changes, ListServices pages that are empty or short while
+ * services remain, an Availability Zone App Runner refuses, a lingering "in use", slower operations and a
+ * little latency on every answer. Each value is an ordinary knob: set it after the profile to change it.
+ */
+export const pessimisticProfile: SimulatorConfig = {
+  timings: {
+    operationPendingMs: 1000,
+    operationDurationMs: 6000,
+    firstAssociationDelayMs: 10_000,
+    rollbackDurationMs: 4000,
+    ingressConnectionPendingMs: 3000,
+    slrDeletionNotStartedMs: 1000,
+    slrDeletionInProgressMs: 4000,
+  },
+  consistency: {
+    connectorListDelayMs: 2000,
+    connectorDescribeDelayMs: 2000,
+    connectorDeleteDelayMs: 5000,
+    tagReadDelayMs: 4000,
+    slrReadDelayMs: 2000,
+    connectorReleaseLingerMs: 3000,
+  },
+  faults: { latency: { fixedMs: 20, jitterMs: 40 } },
+  pagination: {
+    shortPageRate: 0.5,
+    shortPageOperations: ['ListServices'],
+    emptyFirstPage: true,
+    emptyPageRate: 0.25,
+  },
+  behaviour: {
+    listDeletedServices: true,
+    omittedNetworkSubStructure: 'reset',
+    unsupportedAvailabilityZones: { 'us-east-1': ['us-east-1e'] },
+    unsupportedAvailabilityZoneFailure: 'fail-operation',
+  },
+};
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Fields a config replaces as a whole instead of merging into (documents and maps keyed by the user). */
+const wholesale = new Set(['slrPolicy', 'callerPolicy', 'behaviour.unsupportedAvailabilityZones']);
 
 /**
  * Deep-merges `patch` into `base` (objects merge, everything else replaces; `null` replaces too).
  * Used both to apply a SimulatorConfig to the defaults and for POST /_sim/faults in merge mode.
- * Policy documents replace wholesale rather than merge.
+ * Policy documents and the unsupported-zone map replace wholesale rather than merge.
  */
 export function mergeConfig(base: ResolvedConfig, patch: SimulatorConfig): ResolvedConfig {
   const merge = (b: unknown, p: unknown, path: string): unknown => {
-    if (path === 'slrPolicy' || path === 'callerPolicy') return p;
+    if (wholesale.has(path)) return p;
     if (isPlainObject(b) && isPlainObject(p)) {
       const out: Record<string, unknown> = { ...b };
       for (const [k, v] of Object.entries(p)) {
@@ -255,6 +353,34 @@ export function mergeConfig(base: ResolvedConfig, patch: SimulatorConfig): Resol
   return merge(base, patch, '') as ResolvedConfig;
 }
 
+/**
+ * The knob values a profile stands for: the pessimistic profile's, or for 'default' every knob the
+ * pessimistic profile sets back at its default, so switching profiles at runtime leaves no trace.
+ */
+export function profileConfig(name: ProfileName): SimulatorConfig {
+  if (name === 'pessimistic') return structuredClone(pessimisticProfile);
+  const pick = (like: unknown, from: unknown, path: string): unknown => {
+    if (wholesale.has(path) || !isPlainObject(like) || !isPlainObject(from)) return structuredClone(from);
+    return Object.fromEntries(
+      Object.keys(like).map((k) => [k, pick(like[k], from[k], path === '' ? k : `${path}.${k}`)]),
+    );
+  };
+  return pick(pessimisticProfile, defaultConfig(), '') as SimulatorConfig;
+}
+
+/** Applies `patch` over `base`: the profile it names first, then each of its other fields. */
+export function resolveConfig(
+  patch: SimulatorConfig,
+  base: ResolvedConfig = defaultConfig(),
+): ResolvedConfig {
+  const profile = patch.profile;
+  const start =
+    profile !== undefined && profileNames.includes(profile)
+      ? mergeConfig(base, profileConfig(profile))
+      : base;
+  return mergeConfig(start, patch);
+}
+
 /** Keys of a patch that no SimulatorConfig field has (typos would otherwise be ignored silently). */
 export function unknownConfigKeys(patch: unknown): string[] {
   const shape = defaultConfig() as unknown as Record<string, unknown>;
@@ -262,7 +388,7 @@ export function unknownConfigKeys(patch: unknown): string[] {
   const faults = shape.faults as { throttling: Record<string, unknown> };
   faults.throttling.read = bucket;
   faults.throttling.mutate = bucket;
-  const free = new Set(['slrPolicy', 'callerPolicy', 'pagination.defaultPageSize']);
+  const free = new Set([...wholesale, 'pagination.defaultPageSize']);
   const walk = (p: unknown, s: unknown, path: string): string[] => {
     if (free.has(path) || !isPlainObject(p) || !isPlainObject(s)) return [];
     return Object.entries(p).flatMap(([k, v]) => {
@@ -282,6 +408,26 @@ export function checkConfig(config: ResolvedConfig): string[] {
   probability(config.faults.throttling.rate, 'faults.throttling.rate');
   probability(config.faults.internalError.rate, 'faults.internalError.rate');
   probability(config.pagination.shortPageRate, 'pagination.shortPageRate');
+  probability(config.pagination.emptyPageRate, 'pagination.emptyPageRate');
+  if (!profileNames.includes(config.profile)) {
+    problems.push(`profile must be one of ${profileNames.join(', ')}`);
+  }
+  if (typeof config.pagination.emptyFirstPage !== 'boolean') {
+    problems.push('pagination.emptyFirstPage must be true or false');
+  }
+  const zones = config.behaviour.unsupportedAvailabilityZones;
+  if (
+    !isPlainObject(zones) ||
+    !Object.values(zones).every((l) => Array.isArray(l) && l.every((z) => typeof z === 'string'))
+  ) {
+    problems.push(
+      'behaviour.unsupportedAvailabilityZones must map regions to lists of Availability Zone names or ids',
+    );
+  }
+  const failures: readonly string[] = ['fail-operation', 'invalid-request'];
+  if (!failures.includes(config.behaviour.unsupportedAvailabilityZoneFailure)) {
+    problems.push(`behaviour.unsupportedAvailabilityZoneFailure must be one of ${failures.join(', ')}`);
+  }
   for (const [k, v] of Object.entries(config.timings)) {
     if (v !== null && (typeof v !== 'number' || v < 0))
       problems.push(`timings.${k} must be a non-negative number`);

@@ -163,6 +163,28 @@ function vpcXml(ctx: Ctx, v: Vpc): XmlNode {
   };
 }
 
+const directions: Readonly<Record<string, string>> = {
+  north: 'n',
+  south: 's',
+  east: 'e',
+  west: 'w',
+  central: 'c',
+  northeast: 'ne',
+  northwest: 'nw',
+  southeast: 'se',
+  southwest: 'sw',
+};
+
+/** The zone id of a zone name, in AWS's form (us-east-1a -> use1-az1, eu-west-1b -> euw1-az2). */
+export function availabilityZoneId(zone: string): string {
+  const region = zone.slice(0, -1);
+  const parts = region.split('-');
+  const prefix = parts
+    .map((p, i) => (i === 0 || /^\d+$/.test(p) ? p : (directions[p] ?? p[0] ?? '')))
+    .join('');
+  return `${prefix}-az${zone.slice(-1).charCodeAt(0) - 96}`;
+}
+
 function subnetXml(ctx: Ctx, s: Subnet): XmlNode {
   return {
     subnetId: s.id,
@@ -174,7 +196,7 @@ function subnetXml(ctx: Ctx, s: Subnet): XmlNode {
     ipv6CidrBlockAssociationSet: list('item', []),
     availableIpAddressCount: 250,
     availabilityZone: s.availabilityZone,
-    availabilityZoneId: `use1-az${s.availabilityZone.slice(-1).charCodeAt(0) - 96}`,
+    availabilityZoneId: availabilityZoneId(s.availabilityZone),
     defaultForAz: false,
     mapPublicIpOnLaunch: false,
     assignIpv6AddressOnCreation: false,

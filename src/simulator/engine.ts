@@ -85,6 +85,14 @@ export function createRole(ctx: Ctx, name: string, principal: string, descriptio
 // Connectors in use
 
 /**
+ * Whether callers still see the connector ACTIVE: it is, or it was deleted less than
+ * consistency.connectorDeleteDelayMs ago (AWS deletes asynchronously; the record is INACTIVE at once).
+ */
+export function appearsActive(c: Connector, now: number): boolean {
+  return c.status === 'ACTIVE' || (c.inactiveVisibleAt !== undefined && now < c.inactiveVisibleAt);
+}
+
+/**
  * Why a connector is in use right now, or undefined if it is free. `visible` says whether a caller could
  * have seen the use (DescribeService, ListOperations) before trying to delete it; the release linger
  * cannot be seen, only met as the refusal, so meeting it is not a violation.
@@ -299,12 +307,23 @@ export function startOperation(
   ctx: Ctx,
   service: Service,
   type: OperationType,
-  extra: { extraMs?: number; previousNetwork?: NetworkConfiguration; settledStatus?: ServiceStatus },
+  extra: {
+    extraMs?: number;
+    previousNetwork?: NetworkConfiguration;
+    settledStatus?: ServiceStatus;
+    /**
+     * Why the operation cannot succeed (a subnet in an unsupported Availability Zone): a create ends FAILED,
+     * an update ROLLBACK_SUCCEEDED, and no ENI is created.
+     */
+    doomed?: string;
+  },
 ): Operation {
   const t = ctx.config.timings;
   const inProgressAt = ctx.now + t.operationPendingMs;
   const stuck = takeFault(ctx.config.faults.stuck, service.arn);
-  const failure = type === 'UPDATE_SERVICE' && takeFault(ctx.config.faults.rollback, service.arn);
+  const doomed = extra.doomed;
+  const failure =
+    doomed === undefined && type === 'UPDATE_SERVICE' && takeFault(ctx.config.faults.rollback, service.arn);
   const workEndsAt = stuck
     ? t.stuckOperationMs === null
       ? null
@@ -324,6 +343,13 @@ export function startOperation(
   if (failure) {
     if (isRollback(op.outcome)) op.rollbackEndsAt = (workEndsAt ?? ctx.now) + t.rollbackDurationMs;
     op.failureReason = `injected by faults.rollback (${op.outcome})`;
+  }
+  if (doomed !== undefined) {
+    op.outcome = type === 'CREATE_SERVICE' ? 'FAILED' : 'ROLLBACK_SUCCEEDED';
+    if (isRollback(op.outcome)) op.rollbackEndsAt = (workEndsAt ?? ctx.now) + t.rollbackDurationMs;
+    op.failureReason = doomed;
+    // No ENI can be placed in a zone App Runner does not support: there is nothing to create.
+    op.enisCreated = true;
   }
   if (extra.previousNetwork !== undefined) {
     op.previousNetwork = extra.previousNetwork;
@@ -453,8 +479,11 @@ export function settle(ctx: Ctx): void {
       );
     }
     if (r.connectors.some((c) => c.status === 'INACTIVE')) {
+      // Retention starts when the deletion shows (after consistency.connectorDeleteDelayMs).
       r.connectors = r.connectors.filter(
-        (c) => c.status !== 'INACTIVE' || (c.deletedAt ?? now) + t.inactiveConnectorRetentionMs > now,
+        (c) =>
+          c.status !== 'INACTIVE' ||
+          (c.inactiveVisibleAt ?? c.deletedAt ?? now) + t.inactiveConnectorRetentionMs > now,
       );
     }
     if (r.holds.length > 0) r.holds = r.holds.filter((h) => h.until > now);
@@ -482,7 +511,8 @@ export function settle(ctx: Ctx): void {
 function finishDeletionTask(ctx: Ctx, task: World['deletionTasks'][number]): void {
   const usage: { region: string; resources: string[] }[] = [];
   for (const [region, r] of Object.entries(ctx.world.regions)) {
-    const arns = r.connectors.filter((c) => c.status === 'ACTIVE').map((c) => c.arn);
+    // A connector whose asynchronous delete has not finished still uses the role.
+    const arns = r.connectors.filter((c) => appearsActive(c, ctx.now)).map((c) => c.arn);
     if (arns.length > 0) usage.push({ region, resources: arns });
   }
   if (usage.length > 0) {

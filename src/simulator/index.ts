@@ -15,13 +15,16 @@ export type {
   LatencyConfig,
   OperationFaultConfig,
   PaginationConfig,
+  ProfileName,
   RollbackFaultConfig,
   SimulatorConfig,
   ThrottlingConfig,
   TimingConfig,
   TokenBucketConfig,
+  UnsupportedZoneFailure,
   UpdateFailureOutcome,
 } from './config.ts';
+export { pessimisticProfile, profileConfig, profileNames } from './config.ts';
 export type {
   SeedDocument,
   SeedRegion,
@@ -40,7 +43,7 @@ export interface SimulatorOptions {
   host?: string;
   /** Default '123456789012'. */
   accountId?: string;
-  /** Timings, faults, pagination, policies; all optional (defaults in config.ts / README.md). */
+  /** Profile, timings, faults, pagination, policies; all optional (defaults in config.ts / README.md). */
   config?: SimulatorConfig;
   /** If set: load the world from it at start when it exists, and save after every mutation. */
   stateFile?: string;

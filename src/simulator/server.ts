@@ -8,7 +8,7 @@ import { appRunnerHandlers, operationJson } from './apprunner.ts';
 import {
   checkConfig,
   defaultConfig,
-  mergeConfig,
+  resolveConfig,
   unknownConfigKeys,
   type ResolvedConfig,
   type SimulatorConfig,
@@ -138,7 +138,7 @@ export class SimulatorEngine {
   }
 
   #resolve(patch: SimulatorConfig, base: ResolvedConfig = defaultConfig()): ResolvedConfig {
-    const config = mergeConfig(base, patch);
+    const config = resolveConfig(patch, base);
     const problems = [
       ...unknownConfigKeys(patch).map((k) => `unknown config key ${k}`),
       ...checkConfig(config),

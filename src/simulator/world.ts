@@ -7,6 +7,14 @@ export interface Tag {
   Value: string;
 }
 
+/** A taggable App Runner resource; tag reads may lag its tag changes (consistency.tagReadDelayMs). */
+export interface Tagged {
+  tags: Tag[];
+  /** What ListTagsForResource answers before `tagsReadableAt` (the tags before the latest changes). */
+  tagsBefore?: Tag[];
+  tagsReadableAt?: number;
+}
+
 export interface Vpc {
   id: string;
   cidrBlock: string;
@@ -49,7 +57,7 @@ export interface NetworkInterface {
   createdAt: number;
 }
 
-export interface Connector {
+export interface Connector extends Tagged {
   arn: string;
   name: string;
   revision: number;
@@ -61,7 +69,10 @@ export interface Connector {
   deletedAt?: number;
   /** ListVpcConnectors shows it from this instant (eventual-consistency knob). */
   listableAt: number;
-  tags: Tag[];
+  /** DescribeVpcConnector answers ResourceNotFound before this instant (absent: describable at once). */
+  describableAt?: number;
+  /** Deleted (INACTIVE), but Describe and List show it ACTIVE until this instant (asynchronous delete). */
+  inactiveVisibleAt?: number;
 }
 
 export type EgressType = 'DEFAULT' | 'VPC';
@@ -131,7 +142,7 @@ export interface Operation {
 export type ServiceStatus =
   'CREATE_FAILED' | 'RUNNING' | 'DELETED' | 'DELETE_FAILED' | 'PAUSED' | 'OPERATION_IN_PROGRESS';
 
-export interface Service {
+export interface Service extends Tagged {
   arn: string;
   id: string;
   name: string;
@@ -151,7 +162,6 @@ export interface Service {
   autoScalingConfigurationArn: string;
   /** Newest first. */
   operations: Operation[];
-  tags: Tag[];
 }
 
 /** A connector reference that outlives the service's use of it (in-use linger). */
@@ -187,7 +197,7 @@ export type IngressConnectionStatus =
   | 'FAILED_DELETION'
   | 'DELETED';
 
-export interface IngressConnection {
+export interface IngressConnection extends Tagged {
   arn: string;
   name: string;
   serviceArn: string;
@@ -199,7 +209,6 @@ export interface IngressConnection {
   pendingUntil?: number;
   createdAt: number;
   deletedAt?: number;
-  tags: Tag[];
 }
 
 export interface Role {

@@ -8,14 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+const bin = join(import.meta.dirname, '../../../bin/apprunner-net.js');
+
 async function simulate(args: string[]): Promise<{ url: string; stop(): Promise<number | null> }> {
-  const child = spawn(
-    process.execPath,
-    [join(import.meta.dirname, '../../../bin/apprunner-net.js'), 'simulate', '--port', '0', ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [bin, 'simulate', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
   return {
     url: chunk.toString('utf8').trim(),
@@ -68,5 +66,36 @@ void describe('apprunner-net simulate', () => {
       ['from-cli'],
     );
     assert.equal(await second.stop(), 0);
+  });
+
+  void test('--profile pessimistic starts the pessimistic profile, and the knobs of the --config file apply on top', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const config = join(dir, 'sim.yaml');
+    writeFileSync(config, 'consistency:\n  connectorDeleteDelayMs: 0\n');
+    const sim = await simulate(['--profile', 'pessimistic', '--config', config]);
+    const response = await fetch(`${sim.url}/_sim/config`);
+    const body = (await response.json()) as {
+      config: { profile: string; consistency: Record<string, number> };
+    };
+    assert.equal(body.config.profile, 'pessimistic');
+    assert.equal(body.config.consistency.connectorDescribeDelayMs, 2000, 'from the profile');
+    assert.equal(body.config.consistency.connectorDeleteDelayMs, 0, 'from the config file');
+    assert.equal(await sim.stop(), 0);
+  });
+
+  void test('an unknown --profile exits 2 naming the profiles', async () => {
+    const child = spawn(process.execPath, [bin, 'simulate', '--profile', 'optimistic'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 2);
+    assert.match(stderr, /--profile must be one of default, pessimistic, got "optimistic"/);
   });
 });

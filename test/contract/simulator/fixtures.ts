@@ -171,6 +171,25 @@ export function standardSeed(): SeedDocument {
 
 /** Fault and knob settings, in the tests' own words; `toConfig` maps them onto the simulator's config. */
 export interface Knobs {
+  /**
+   * AWS at its least convenient: every knob below that is also set applies on top of it. A harness with a
+   * profile keeps the profile's own operation timings (SETTLE_MS still settles everything).
+   */
+  profile?: 'pessimistic' | 'default';
+  /** DeleteVpcConnector answers INACTIVE but Describe/List show ACTIVE this long (asynchronous delete). */
+  connectorDeleteDelayMs?: number;
+  /** A new connector answers ResourceNotFoundException to DescribeVpcConnector this long. */
+  connectorDescribeDelayMs?: number;
+  /** ListTagsForResource shows the tags from before a create or tag change this long. */
+  tagReadDelayMs?: number;
+  /** The first page of ListServices is empty but carries a NextToken. */
+  emptyFirstPage?: boolean;
+  /** Fraction of ListServices pages that are empty (still with a NextToken) while services remain. */
+  emptyPageRate?: number;
+  /** Availability Zones (names or ids) App Runner refuses a connector's subnets in, per region. */
+  unsupportedZones?: Record<string, string[]>;
+  /** Such a refusal fails the service operation (AWS's documented way) or answers InvalidRequestException. */
+  unsupportedZoneRefusal?: 'fail-operation' | 'invalid-request';
   /** Connector references linger this long after a detach or delete finishes. */
   inUseLingerMs?: number;
   /** Every ListServices page is cut short (still with a NextToken). */
@@ -243,12 +262,24 @@ export function toConfig(knobs: Knobs): SimulatorConfig {
   if (knobs.inUseLingerMs !== undefined) consistency.connectorReleaseLingerMs = knobs.inUseLingerMs;
   if (knobs.slrReadDelayMs !== undefined) consistency.slrReadDelayMs = knobs.slrReadDelayMs;
   if (knobs.connectorListDelayMs !== undefined) consistency.connectorListDelayMs = knobs.connectorListDelayMs;
+  if (knobs.connectorDeleteDelayMs !== undefined)
+    consistency.connectorDeleteDelayMs = knobs.connectorDeleteDelayMs;
+  if (knobs.connectorDescribeDelayMs !== undefined)
+    consistency.connectorDescribeDelayMs = knobs.connectorDescribeDelayMs;
+  if (knobs.tagReadDelayMs !== undefined) consistency.tagReadDelayMs = knobs.tagReadDelayMs;
+  if (knobs.profile !== undefined) config.profile = knobs.profile;
   if (Object.keys(consistency).length > 0) config.consistency = consistency;
   if (knobs.latencyMs !== undefined) faults.latency = { fixedMs: knobs.latencyMs };
   if (knobs.readBucket !== undefined) faults.throttling = { read: knobs.readBucket };
-  if (knobs.shortPages !== undefined) {
-    config.pagination = { shortPageRate: knobs.shortPages ? 1 : 0, shortPageOperations: ['ListServices'] };
-  }
+  const pagination: NonNullable<SimulatorConfig['pagination']> = {};
+  if (knobs.shortPages !== undefined) pagination.shortPageRate = knobs.shortPages ? 1 : 0;
+  if (knobs.emptyFirstPage !== undefined) pagination.emptyFirstPage = knobs.emptyFirstPage;
+  if (knobs.emptyPageRate !== undefined) pagination.emptyPageRate = knobs.emptyPageRate;
+  if (Object.keys(pagination).length > 0)
+    config.pagination = { ...pagination, shortPageOperations: ['ListServices'] };
+  if (knobs.unsupportedZones !== undefined) behaviour.unsupportedAvailabilityZones = knobs.unsupportedZones;
+  if (knobs.unsupportedZoneRefusal !== undefined)
+    behaviour.unsupportedAvailabilityZoneFailure = knobs.unsupportedZoneRefusal;
   if (knobs.throttleAll !== undefined) faults.throttling = { rate: knobs.throttleAll ? 1 : 0 };
   if (knobs.internalErrorRate !== undefined) faults.internalError = { rate: knobs.internalErrorRate };
   if (knobs.internalErrorNext !== undefined) faults.internalError = { next: knobs.internalErrorNext };
@@ -277,6 +308,8 @@ export function toConfig(knobs: Knobs): SimulatorConfig {
 export interface Admin {
   calls(): Promise<AuditEntry[]>;
   state(): Promise<unknown>;
+  /** The effective configuration (GET /_sim/config). */
+  config(): Promise<Record<string, unknown>>;
   faults(knobs: Knobs): Promise<void>;
   reset(): Promise<void>;
   seed(seed: SeedDocument): Promise<void>;
@@ -340,6 +373,7 @@ function makeAdmin(url: string): Admin {
         raw,
       })),
     state: async () => adminRequest(url, 'GET', 'state'),
+    config: async () => asRecord(asRecord(await adminRequest(url, 'GET', 'config')).config),
     faults: async (knobs) => {
       await adminRequest(url, 'POST', 'faults', toConfig(knobs));
     },
@@ -402,7 +436,10 @@ export async function startHarness(
     port: 0,
     host: '127.0.0.1',
     accountId: ACCOUNT,
-    config: { ...timingConfig, ...toConfig(options.knobs ?? {}) },
+    config: {
+      ...(options.knobs?.profile === undefined ? timingConfig : {}),
+      ...toConfig(options.knobs ?? {}),
+    },
     ...(options.empty === true ? {} : { seed: standardSeed() }),
     ...(options.stateFile === undefined ? {} : { stateFile: options.stateFile }),
     clock: () => clock.now(),
