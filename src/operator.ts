@@ -137,6 +137,7 @@ export async function runOperator(
     defaultRegion: options.region,
     registry: metrics.registry,
     userAgentAppId: 'apprunner-net',
+    requestTimeoutMs: options.awsCallTimeoutMs,
     ...(options.awsEndpointUrl === undefined ? {} : { endpoint: options.awsEndpointUrl }),
     ...(credentials === undefined ? {} : { credentials }),
   });
@@ -161,6 +162,7 @@ export async function runOperator(
     log,
     concurrency: options.concurrency,
     resyncPeriodMs: options.resyncPeriodMs,
+    reconcileTimeoutMs: options.reconcileTimeoutMs,
   };
   const controllers = [
     setupVpcConnectorController(deps, {

@@ -14,6 +14,10 @@ export interface RunOptions {
   managedRegions: string[];
   concurrency: number;
   resyncPeriodMs: number;
+  /** Bound on one AWS HTTP attempt. */
+  awsCallTimeoutMs: number;
+  /** Bound on one reconcile pass; its AWS calls are aborted when it passes. */
+  reconcileTimeoutMs: number;
   leaderElect: boolean;
   leaderElectNamespace: string;
   leaderElectName: string;
@@ -40,8 +44,10 @@ AWS credentials: the SDK's default chain (environment, profile, IRSA / pod ident
   --cluster-name NAME                    APPRUNNER_NET_CLUSTER_NAME               required
       ownership tag value on every AWS connector; two clusters sharing an account must differ
   --aws-endpoint-url URL                 APPRUNNER_NET_AWS_ENDPOINT_URL
-      one endpoint for App Runner and IAM (the simulator); without AWS credentials in the
-      environment, static dummy credentials are used and instance metadata is never read
+      a shortcut for the simulator: one endpoint for App Runner and IAM; without AWS credentials in
+      the environment, static dummy credentials are used and instance metadata is never read.
+      Without it the SDK's own per-service configuration applies (AWS_ENDPOINT_URL_APPRUNNER,
+      AWS_ENDPOINT_URL_IAM, or a services section in the shared config file)
   --managed-regions R1,R2                APPRUNNER_NET_MANAGED_REGIONS
       extra regions checked for connectors before the service-linked role may be deleted
   --service-linked-role-deletion MODE    APPRUNNER_NET_SERVICE_LINKED_ROLE_DELETION   Never
@@ -57,6 +63,10 @@ AWS credentials: the SDK's default chain (environment, profile, IRSA / pod ident
   --resync-period DURATION               APPRUNNER_NET_RESYNC_PERIOD              10m
       every object is reconciled again this often, which bounds how long a change made in AWS
       (a connector deleted out of band) goes unnoticed (e.g. 30s, 10m, 1h; 0 disables)
+  --aws-call-timeout DURATION            APPRUNNER_NET_AWS_CALL_TIMEOUT           20s
+      one AWS HTTP attempt without an answer within this fails and is retried
+  --reconcile-timeout DURATION           APPRUNNER_NET_RECONCILE_TIMEOUT          2m
+      one reconcile pass longer than this is aborted and retried with backoff
   --namespace NS                         APPRUNNER_NET_NAMESPACE
       watch only this namespace (default: all namespaces)
   --leader-elect / --no-leader-elect     APPRUNNER_NET_LEADER_ELECT (true|false)  false
@@ -90,6 +100,8 @@ const flagSpec = {
   'aws-account-id': { type: 'string' },
   concurrency: { type: 'string' },
   'resync-period': { type: 'string' },
+  'aws-call-timeout': { type: 'string' },
+  'reconcile-timeout': { type: 'string' },
   namespace: { type: 'string' },
   'leader-elect': { type: 'boolean' },
   'leader-elect-namespace': { type: 'string' },
@@ -122,6 +134,12 @@ export function parseDuration(text: string): number {
     throw new UsageError(`"${text}" is not a duration (e.g. 500ms, 30s, 5m, 10h)`);
   }
   return Math.round(total);
+}
+
+function positiveDuration(text: string, what: string): number {
+  const ms = parseDuration(text);
+  if (ms <= 0) throw new UsageError(`${what} must be longer than 0, got "${text}"`);
+  return ms;
 }
 
 function parseInteger(text: string, what: string, min: number, max: number): number {
@@ -223,6 +241,8 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
       .map((r) => parseRegion(r, '--managed-regions entry')),
     concurrency: parseInteger(get('concurrency') ?? '4', '--concurrency', 1, 64),
     resyncPeriodMs: parseDuration(get('resync-period') ?? '10m'),
+    awsCallTimeoutMs: positiveDuration(get('aws-call-timeout') ?? '20s', '--aws-call-timeout'),
+    reconcileTimeoutMs: positiveDuration(get('reconcile-timeout') ?? '2m', '--reconcile-timeout'),
     leaderElect,
     leaderElectNamespace: get('leader-elect-namespace') ?? podNamespace(env),
     leaderElectName: get('leader-elect-name') ?? 'apprunner-net',

@@ -177,6 +177,21 @@ export const vpcConnectorStatus = object({
         name: string(),
         requestedAt: string({ format: 'date-time' }),
         replaces: optional(string({ description: 'The ARN of the connector this one replaces (rotation).' })),
+        refused: optional(
+          object(
+            {
+              at: string({ format: 'date-time' }),
+              code: string(),
+              message: string(),
+            },
+            {
+              description:
+                'AWS refused the create as invalid: before reporting it, the operator looks the name up for a ' +
+                'short while, since a connector created by an earlier attempt whose answer was lost (or not yet ' +
+                'listed) is refused the same way, whatever the words.',
+            },
+          ),
+        ),
       },
       {
         description:

@@ -153,13 +153,24 @@ export class AwsNotFoundError extends TransientError {
   }
 }
 
+/**
+ * How a transient failure came about: `known` (a 5xx, InternalServiceErrorException, ServiceFailure, a
+ * dropped connection or a timeout, which pass by themselves), `unreachable` (the endpoint's name does not
+ * resolve: most often a region where App Runner does not run), or `unrecognised` (a code the gateway does
+ * not know, e.g. a subscription or opt-in error of a new account). The last two are retried like the first,
+ * but a human should hear of them when they persist.
+ */
+export type TransientKind = 'known' | 'unreachable' | 'unrecognised';
+
 /** 5xx, InternalServiceErrorException, ServiceFailure, network failures: the SDK already retried. */
 export class AwsTransientError extends TransientError {
   readonly aws: AwsErrorFacts;
-  constructor(aws: AwsErrorFacts, options: { cause: unknown }) {
+  readonly kind: TransientKind;
+  constructor(aws: AwsErrorFacts, options: { cause: unknown; kind?: TransientKind }) {
     super(describe(aws), options);
     rename(this, 'AwsTransientError');
     this.aws = aws;
+    this.kind = options.kind ?? 'known';
   }
 }
 
@@ -349,5 +360,32 @@ export function toAwsError(err: unknown, service: AwsServiceName, operation: str
   }
   if (notFoundCodes.has(code)) return new AwsNotFoundError(facts, options);
   if (invalidInputCodes.has(code)) return new AwsInvalidInputError(facts, options);
-  return new AwsTransientError(facts, options);
+  return new AwsTransientError(facts, { ...options, kind: transientKind(code, httpStatus) });
+}
+
+/** Codes that are transient by nature (beyond 5xx statuses and network failures). */
+const knownTransientCodes = new Set([
+  'InternalServiceErrorException',
+  'ServiceFailure',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalFailure',
+  'InternalError',
+  'ConcurrentModification',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'RequestExpired',
+]);
+
+/** DNS failures: the endpoint does not exist (App Runner runs in a minority of regions). */
+const unreachableCodes = new Set(['ENOTFOUND', 'EAI_AGAIN']);
+
+function transientKind(code: string, httpStatus: number | undefined): TransientKind {
+  if (unreachableCodes.has(code)) return 'unreachable';
+  if (networkCodes.has(code) || knownTransientCodes.has(code)) return 'known';
+  if (httpStatus !== undefined && httpStatus >= 500) return 'known';
+  return 'unrecognised';
 }

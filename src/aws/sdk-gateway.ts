@@ -90,6 +90,13 @@ export interface SdkGatewayOptions {
   accountId?: string;
   /** SDK attempts per call (standard retry mode). Default 3. */
   maxAttempts?: number;
+  /**
+   * Bound on one HTTP attempt (no answer within it: the attempt fails as a TimeoutError and the SDK retries).
+   * The SDK has none by default, so one half-open socket could hold a worker forever. Default 20 s.
+   */
+  requestTimeoutMs?: number;
+  /** Bound on establishing a connection. Default 5 s. */
+  connectionTimeoutMs?: number;
   /** Sent in the user agent (`app/<id>`), so that CloudTrail shows who called. */
   userAgentAppId?: string;
   /** ListServices describes each service with at most this many calls in flight. Default 4. */
@@ -357,6 +364,9 @@ const limiterPlacement = {
 } as const;
 
 /** The SDK gateway also owns its clients' sockets: `destroy` closes them (on shutdown, and in tests). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
+
 export interface SdkGateway extends AwsGateway {
   destroy(): void;
 }
@@ -381,6 +391,12 @@ export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
   const common = {
     maxAttempts,
     retryMode: 'standard',
+    requestHandler: {
+      requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      // Without it the handler only logs a warning when the request timeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
+    },
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     ...(options.userAgentAppId === undefined ? {} : { userAgentAppId: options.userAgentAppId }),

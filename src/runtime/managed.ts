@@ -85,9 +85,16 @@ export interface ManagedKind<T extends ManagedObject, Plan, Reads, Observation, 
   progressActions: ReadonlySet<string>;
   /**
    * How an error of the pass shows in status; `undefined` leaves it to the queue alone (throttles and
-   * transient failures, which a human need not see). `decision` is absent when the read failed.
+   * transient failures, which a human need not see). `decision` is absent when the read failed; `attempts`
+   * counts the consecutive failed passes of this key, this one included (a success resets it), so that a
+   * failure that persists can be shown although one occurrence would not be.
    */
-  reportFailure(err: unknown, pass: Pass<T>, decision: Decision<S, P> | undefined): FailureReport | undefined;
+  reportFailure(
+    err: unknown,
+    pass: Pass<T>,
+    decision: Decision<S, P> | undefined,
+    attempts: number,
+  ): FailureReport | undefined;
 }
 
 export interface ManagedReconcilerDeps {
@@ -163,12 +170,15 @@ export function createManagedReconciler<
    * would decide on what it already changed (e.g. delete a resource a second time): wait for the watch.
    */
   const replacedVersions = new Map<string, string>();
+  /** Per key, how many passes in a row failed (kept while the key is retried, reset by a success). */
+  const failedPasses = new Map<string, number>();
 
   return async function reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = kind.cache.get(key.namespace, key.name);
     const id = `${key.namespace ?? ''}/${key.name}`;
     if (cached === undefined) {
       replacedVersions.delete(id);
+      failedPasses.delete(id);
       return {};
     }
     const replaced = replacedVersions.get(id);
@@ -238,8 +248,11 @@ export function createManagedReconciler<
         wrote = true;
         ctx.log.info('Removed finalizer');
       }
+      failedPasses.delete(id);
     } catch (err) {
-      const report = kind.reportFailure(err, pass, decision);
+      const attempts = (failedPasses.get(id) ?? 0) + 1;
+      failedPasses.set(id, attempts);
+      const report = kind.reportFailure(err, pass, decision, attempts);
       if (report === undefined) throw err;
       failure = { err, report };
       const detail = { reason: report.reason, message: report.message, observedGeneration: gen };

@@ -18,7 +18,7 @@ import {
   type StatusWriter,
 } from '../../runtime/index.ts';
 import type { AwsView } from '../shared/aws-view.ts';
-import { terminalAwsFailure } from '../shared/failures.ts';
+import { persistentAwsFailure, terminalAwsFailure } from '../shared/failures.ts';
 import { decide, type ActionParams, type DecidedAction, type Decision, type StateName } from './machine.ts';
 import {
   observe,
@@ -169,9 +169,17 @@ export function createServiceNetworkingReconciler(options: ServiceNetworkingReco
     settleTracking(status, observation);
   }
 
-  /** Terminal refusals as Stalled with AWS's words; the rest (busy, throttled, transient) is the queue's. */
-  function reportFailure(err: unknown): FailureReport | undefined {
-    return terminalAwsFailure(err);
+  /**
+   * Terminal refusals as Stalled with AWS's words, and an unreachable endpoint or unknown error once it
+   * persists; the rest (busy, throttled, transient) is the queue's.
+   */
+  function reportFailure(
+    err: unknown,
+    _pass: Pass<ServiceNetworking>,
+    _decision: Decision | undefined,
+    attempts: number,
+  ): FailureReport | undefined {
+    return terminalAwsFailure(err) ?? persistentAwsFailure(err, attempts);
   }
 
   const kind: ManagedKind<ServiceNetworking, ReadPlan, AwsReads, Observation, StateName, ActionParams> = {

@@ -79,6 +79,7 @@ export function setupServiceNetworkingController(
     ],
     concurrency: deps.concurrency,
     resyncPeriodMs: deps.resyncPeriodMs,
+    reconcileTimeoutMs: deps.reconcileTimeoutMs,
     queue: QUEUE_BACKOFF,
     metrics: deps.metrics,
     log,

@@ -1,11 +1,13 @@
 // How AWS's refusals show in the status of either kind: the one mapping from the gateway's typed errors to a
 // kstatus report (the runtime's managed pass applies it; the queue outcome follows from the error's runtime
 // class). Throttles and transient failures are left to the queue: status does not change for them, so a
-// human sees only what needs a human, and repeated transient failures write nothing.
+// human sees only what needs a human, and repeated transient failures write nothing; only an unreachable
+// endpoint or an unknown error that persists for PERSISTENT_AFTER_ATTEMPTS passes is shown.
 import {
   AwsAccessDeniedError,
   AwsInvalidInputError,
   AwsQuotaExceededError,
+  AwsTransientError,
   type AwsErrorFacts,
 } from '../../aws/errors.ts';
 import type { FailureReport } from '../../runtime/index.ts';
@@ -50,6 +52,42 @@ export function terminalAwsFailure(err: unknown): FailureReport | undefined {
     requeueAfterMs: TERMINAL_RETRY_MS,
     event: { reason: terminal.reason, action: terminal.facts.operation },
     log: 'AWS refused the action; recorded Stalled',
+  };
+}
+
+/** After this many failed passes in a row, a failure that should not persist is shown as Stalled. */
+export const PERSISTENT_AFTER_ATTEMPTS = 5;
+
+/** Reasons of failures that are retried but shown once they persist. */
+export const PersistentReason = {
+  /** The endpoint's name does not resolve: App Runner does not run in the region, or DNS is broken. */
+  EndpointUnreachable: 'EndpointUnreachable',
+  /** An error code the operator does not know (e.g. a subscription or opt-in error). */
+  AwsError: 'AwsError',
+} as const;
+
+/**
+ * An unreachable endpoint or an unrecognised AWS error that persisted for PERSISTENT_AFTER_ATTEMPTS passes:
+ * Stalled with AWS's words, while the queue keeps retrying with backoff (no requeue delay of its own).
+ * Before that, and for everything else, `undefined`.
+ */
+export function persistentAwsFailure(err: unknown, attempts: number): FailureReport | undefined {
+  if (!(err instanceof AwsTransientError) || err.kind === 'known' || attempts < PERSISTENT_AFTER_ATTEMPTS) {
+    return undefined;
+  }
+  const facts = err.aws;
+  const message =
+    err.kind === 'unreachable'
+      ? `The ${facts.service} endpoint cannot be resolved (${facts.code}) for ${attempts} passes in a row: App Runner may not run in this region, or DNS fails. Still retrying with backoff.`
+      : `AWS answered ${facts.operation} with an error the operator does not know, ${attempts} passes in a row: ${quote(facts)} Still retrying with backoff.`;
+  const reason =
+    err.kind === 'unreachable' ? PersistentReason.EndpointUnreachable : PersistentReason.AwsError;
+  return {
+    kind: 'Stalled',
+    reason,
+    message,
+    event: { reason, action: facts.operation },
+    log: 'A failure persisted; recorded Stalled and retrying with backoff',
   };
 }
 

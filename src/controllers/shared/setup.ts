@@ -23,6 +23,8 @@ export interface ControllerDeps {
   log: Logger;
   concurrency: number;
   resyncPeriodMs: number;
+  /** Bound on one pass; its signal aborts the pass's AWS calls. */
+  reconcileTimeoutMs: number;
 }
 
 /**

@@ -25,9 +25,16 @@ export const DELETE_CONFIRM_WINDOW_MS = 2 * 60_000;
 /** How long after a FAILED service-linked role deletion task the operator starts a new one. */
 export const ROLE_DELETION_RETRY_MS = 5 * 60_000;
 export { TERMINAL_RETRY_MS };
+/**
+ * How long after AWS refused a create as invalid the operator keeps looking the name up before reporting the
+ * refusal: a connector an earlier attempt created (its answer lost, or not listed yet) is refused the same
+ * way, whatever AWS's words.
+ */
+export const CREATE_REFUSAL_CONFIRM_MS = 10_000;
 
 export const Requeue = {
   confirm: 5_000,
+  refusalLookup: 2_000,
   usersToMove: 15_000,
   deletionBlocked: 30_000,
   roleDeletion: 10_000,
@@ -59,6 +66,8 @@ export interface ActionParams {
   waitForInactive: { arn: string };
   /** A create may have happened moments ago that a name lookup does not show yet: look again later. */
   waitForCreateToSettle: { name: string };
+  /** The name lookups found nothing after AWS refused the create: drop the intent, report the refusal. */
+  reportCreateRefused: { name: string; code: string; message: string };
   /** Clear status.retiring: the rotation is over. */
   completeRotation: { retiredArn: string };
   /** TagResource with these entries (added or changed). */
@@ -244,6 +253,11 @@ const guards = {
   hasRetiring: (o: Observation) => o.status.retiring !== undefined,
   nameTakenByUs: (o: Observation) => o.byName?.owned === true,
   nameTakenByOther: (o: Observation) => o.byName !== undefined && !o.byName.owned,
+  createRefusedRecently: (o: Observation) =>
+    o.status.createIntent?.refused !== undefined &&
+    o.byName === undefined &&
+    o.now.getTime() - o.status.createIntent.refused.at.getTime() < CREATE_REFUSAL_CONFIRM_MS,
+  createRefused: (o: Observation) => o.status.createIntent?.refused !== undefined && o.byName === undefined,
   rotationIntentRecorded: (o: Observation) => o.status.createIntent?.replaces !== undefined,
   createIntentRecorded: (o: Observation) => o.status.createIntent !== undefined && o.status.arn === undefined,
   hasNoConnector: (o: Observation) => o.status.arn === undefined,
@@ -559,6 +573,40 @@ const chart = defineStatechart({
           `Connector name ${o.byName?.name ?? ''} in ${o.desired.region} is taken by ${ownerOf(o.byName?.tags)} (${o.byName?.arn ?? ''}); set another spec.vpcConnectorName or remove that connector.`,
           Requeue.conflict,
         ),
+    },
+    confirmingCreateRefusal: {
+      description:
+        'AWS refused the create as invalid moments ago and the name lookup is empty: look again before telling.',
+      when: ['createRefusedRecently'],
+      action: 'waitForCreateToSettle',
+      params: (o: Observation) => ({ name: o.status.createIntent?.name ?? '' }),
+      report: (o: Observation) => {
+        const refused = o.status.createIntent?.refused;
+        return reconciling(
+          R.Creating,
+          `AWS refused creating connector ${o.status.createIntent?.name ?? ''}: ${refused?.code ?? ''} "${refused?.message ?? ''}". ` +
+            'Looking the name up before reporting it (a connector from an earlier attempt is refused the same way).',
+          Requeue.refusalLookup,
+        );
+      },
+    },
+    createRefused: {
+      description: 'No connector by that name turned up: the refusal is about the spec; wait for an edit.',
+      when: ['createRefused'],
+      action: 'reportCreateRefused',
+      params: (o: Observation) => ({
+        name: o.status.createIntent?.name ?? '',
+        code: o.status.createIntent?.refused?.code ?? '',
+        message: o.status.createIntent?.refused?.message ?? '',
+      }),
+      report: (o: Observation) => {
+        const refused = o.status.createIntent?.refused;
+        return stalled(
+          R.InvalidInput,
+          `AWS refused CreateVpcConnector: ${refused?.code ?? ''} "${refused?.message ?? ''}". Fix the spec or the operator's permissions; the operator retries this generation every ${TERMINAL_RETRY_MS / 60_000} minutes.`,
+          TERMINAL_RETRY_MS,
+        );
+      },
     },
     creatingReplacement: {
       description: 'Rotation intent recorded and the new name is free: create the replacement.',

@@ -104,7 +104,13 @@ export interface Observation {
   status: {
     region?: string;
     arn?: string;
-    createIntent?: { name: string; requestedAt: Date; replaces?: string };
+    createIntent?: {
+      name: string;
+      requestedAt: Date;
+      replaces?: string;
+      /** AWS refused the create as invalid input (`code` and `message` quoted later if nothing turns up). */
+      refused?: { at: Date; code: string; message: string };
+    };
     retiring?: { arn: string; name: string; deletionRequestedAt?: Date };
     deletionRequestedAt?: Date;
     roleDeletion?: { taskId: string; startedAt: Date };
@@ -213,9 +219,12 @@ export function observe({ object, serviceNetworkings, aws, settings, now }: Obse
   if (status.region !== undefined) observation.status.region = status.region;
   if (status.vpcConnectorArn !== undefined) observation.status.arn = status.vpcConnectorArn;
   if (status.createIntent !== undefined) {
-    const { name: intentName, requestedAt, replaces } = status.createIntent;
+    const { name: intentName, requestedAt, replaces, refused } = status.createIntent;
     observation.status.createIntent = { name: intentName, requestedAt: new Date(requestedAt) };
     if (replaces !== undefined) observation.status.createIntent.replaces = replaces;
+    if (refused !== undefined) {
+      observation.status.createIntent.refused = { ...refused, at: new Date(refused.at) };
+    }
   }
   if (status.retiring !== undefined) {
     const { arn, name: retiringName, deletionRequestedAt } = status.retiring;

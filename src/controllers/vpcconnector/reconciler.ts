@@ -16,7 +16,7 @@ import {
 } from '../../api/constants.ts';
 import type { ServiceNetworking } from '../../api/servicenetworking.ts';
 import type { VpcConnector, VpcConnectorStatus } from '../../api/vpcconnector.ts';
-import { ConnectorInUseError, ConnectorNameTakenError } from '../../aws/errors.ts';
+import { AwsInvalidInputError, ConnectorInUseError, ConnectorNameTakenError } from '../../aws/errors.ts';
 import type { AwsGateway, CallOptions, ConnectorObservation } from '../../aws/gateway.ts';
 import {
   createManagedReconciler,
@@ -31,9 +31,10 @@ import {
   type StatusWriter,
 } from '../../runtime/index.ts';
 import { AwsView } from '../shared/aws-view.ts';
-import { quote, terminalAwsFailure } from '../shared/failures.ts';
+import { persistentAwsFailure, quote, terminalAwsFailure } from '../shared/failures.ts';
 import {
   decide,
+  Requeue,
   type ActionParams,
   type ConnectorSummary,
   type DecidedAction,
@@ -252,6 +253,17 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
         );
         break;
       }
+      case 'reportCreateRefused': {
+        delete status.createIntent;
+        log.error('Found no connector after AWS refused the create', { connectorName: action.params.name });
+        pass.event(
+          'Warning',
+          VpcConnectorReason.InvalidInput,
+          'CreateVpcConnector',
+          decision.conditions.kstatus.message,
+        );
+        break;
+      }
       case 'rejectImmutableChange':
         pass.event('Warning', 'ImmutableFieldChanged', 'RejectChange', decision.conditions.kstatus.message);
         break;
@@ -345,25 +357,34 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
   /**
    * Terminal refusals become Stalled with AWS's words (a refused create drops its intent: nothing exists
    * under its name); a name AWS says is taken keeps the intent and looks again; "still in use" is reported
-   * in DeletionBlocked and retried with backoff. Anything else is the queue's (throttles, transient).
+   * in DeletionBlocked and retried with backoff; an unreachable endpoint or an unknown error is shown once it
+   * persists. Anything else is the queue's (throttles, transient).
    */
   function reportFailure(
     err: unknown,
     pass: Pass<VpcConnector>,
     decision: Decision | undefined,
+    attempts: number,
   ): FailureReport | undefined {
     const creating =
       decision?.actions.some((a) => a.type === 'createConnector' || a.type === 'createReplacement') === true;
-    if (creating && err instanceof ConnectorNameTakenError) {
-      // ListVpcConnectors lags behind a create (eventual consistency), so the lookup before this create could
-      // miss a connector that exists, e.g. one whose create answer a crash lost. Keep the intent: the next
-      // lookups adopt it when its tags say it is ours, or report the conflict when not.
+    const intent = pass.status.createIntent;
+    if (
+      creating &&
+      intent !== undefined &&
+      (err instanceof AwsInvalidInputError || err instanceof ConnectorNameTakenError)
+    ) {
+      // A connector an earlier attempt created (its answer lost to a crash, or not listed yet: ListVpcConnectors
+      // lags behind creates) is refused as invalid too, in words nobody documents. Keep the intent and decide by
+      // looking the name up for a short while: adopt it when its tags say it is ours, report the conflict when
+      // not, and only if nothing turns up report the refusal.
+      intent.refused = { at: pass.now.toISOString(), code: err.aws.code, message: err.aws.message };
       return {
         kind: 'Reconciling',
         reason: VpcConnectorReason.Creating,
-        message: `AWS reports the name taken although the lookup did not list it yet: ${quote(err.aws)} Looking again.`,
-        requeueAfterMs: err.delayMs,
-        log: 'CreateVpcConnector found the name taken; looking it up again',
+        message: `AWS refused creating connector ${intent.name}: ${quote(err.aws)} Looking the name up before reporting it.`,
+        requeueAfterMs: Requeue.refusalLookup,
+        log: 'CreateVpcConnector was refused; looking the name up before reporting it',
       };
     }
     const terminal = terminalAwsFailure(err);
@@ -394,7 +415,7 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
         log: 'AWS refused to delete a connector in use; retrying with backoff',
       };
     }
-    return undefined;
+    return persistentAwsFailure(err, attempts);
   }
 
   const kind: ManagedKind<VpcConnector, ReadPlan, AwsReads, Observation, StateName, ActionParams> = {

@@ -45,6 +45,7 @@ export function setupVpcConnectorController(
     watches: [watch(deps.serviceNetworkings, referencedConnectors())],
     concurrency: deps.concurrency,
     resyncPeriodMs: deps.resyncPeriodMs,
+    reconcileTimeoutMs: deps.reconcileTimeoutMs,
     queue: QUEUE_BACKOFF,
     metrics: deps.metrics,
     log,

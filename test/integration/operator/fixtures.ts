@@ -591,6 +591,12 @@ export interface HoldingProxy {
   forwardHeld: boolean;
   /** CreateVpcConnector requests held so far. */
   held: number;
+  /**
+   * Requests (by App Runner operation name, e.g. `ListOperations`) for which this returns true never reach
+   * the simulator and never get an answer: a half-open socket. Counted in `silenced`.
+   */
+  silence?: (operation: string) => boolean;
+  silenced: number;
   close(): Promise<void>;
 }
 
@@ -603,13 +609,21 @@ export async function startHoldingProxy(target: string): Promise<HoldingProxy> {
     holdCreates: true,
     forwardHeld: true,
     held: 0,
+    silenced: 0,
     close: () => Promise.resolve(),
   };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const hold = proxy.holdCreates && req.headers['x-amz-target'] === 'AppRunner.CreateVpcConnector';
+      const target = req.headers['x-amz-target'];
+      const operation = typeof target === 'string' ? target.replace(/^AppRunner\./, '') : '';
+      if (proxy.silence?.(operation) === true) {
+        proxy.silenced++;
+        held.add(res);
+        return;
+      }
+      const hold = proxy.holdCreates && target === 'AppRunner.CreateVpcConnector';
       if (hold) proxy.held++;
       if (hold && !proxy.forwardHeld) {
         held.add(res);

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConditionType, OwnershipTag, VpcConnectorReason } from '../../../src/api/constants.ts';
 import { defaultConnectorName } from '../../../src/api/naming.ts';
+import { CREATE_REFUSAL_CONFIRM_MS } from '../../../src/controllers/vpcconnector/machine.ts';
 import { condition, freePort, SECURITY_GROUP, startEnv, SUBNETS, type Env } from './fixtures.ts';
 
 const isReady = (reason: string) => (o: Parameters<typeof condition>[0]) =>
@@ -186,11 +187,13 @@ describe('the VpcConnector lifecycle', () => {
     try {
       const missing = 'subnet-0fffffffffffffff0';
       await world.kube.createConnector('typo', { subnets: [missing], securityGroups: [SECURITY_GROUP] });
+      // AWS's refusal is reported once name lookups for CREATE_REFUSAL_CONFIRM_MS found nothing by that name.
       const stalled = await world.kube.waitForConnector(
         'typo',
         (o) => condition(o, ConditionType.Stalled)?.status === 'True',
         'Stalled',
         () => world.operator.tail(),
+        CREATE_REFUSAL_CONFIRM_MS + 30_000,
       );
       const reason = condition(stalled, ConditionType.Stalled);
       assert.equal(reason?.reason, VpcConnectorReason.InvalidInput);

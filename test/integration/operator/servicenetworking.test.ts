@@ -20,9 +20,11 @@ import {
   SECURITY_GROUP,
   sleep,
   startEnv,
+  startHoldingProxy,
   SUBNETS,
   waitFor,
   type CallRecord,
+  type HoldingProxy,
   type Env,
   type World,
 } from './fixtures.ts';
@@ -369,6 +371,63 @@ describe('ServiceNetworking', () => {
       await world.kube.waitForGone('egress', () => world.operator.tail(), 60_000);
     } finally {
       await world.finish();
+    }
+  });
+
+  test('a call AWS never answers fails after the call timeout and is retried, while other objects go on', async () => {
+    let proxy: HoldingProxy | undefined;
+    const world = await env.world({
+      serviceLinkedRole: true,
+      operatorArgs: [...single, '--aws-call-timeout=500ms', '--reconcile-timeout=10s'],
+      endpoint: async (url) => {
+        proxy = await startHoldingProxy(url);
+        proxy.holdCreates = false;
+        return proxy.url;
+      },
+    });
+    const silent = proxy;
+    assert.ok(silent !== undefined);
+    try {
+      // The operation of the update below is never read back: its ListOperations calls hang.
+      silent.silence = (operation) => operation === 'ListOperations';
+      await world.kube.createServiceNetworking('web', {
+        serviceArn: world.serviceArn,
+        egress: { type: 'DEFAULT' },
+        ingress: { isPubliclyAccessible: false },
+        deletionPolicy: 'Detach',
+      });
+      await world.kube.createConnector('egress', { subnets: [SUBNETS[0]], securityGroups: [SECURITY_GROUP] });
+      await world.kube.waitForConnector('egress', readyVc, 'Ready while the other object hangs', () =>
+        world.operator.tail(),
+      );
+      await waitFor(
+        () => silent.silenced >= 4,
+        'several attempts timed out and were retried',
+        30_000,
+        () => world.operator.tail(),
+      );
+      const sn = await getSn(world, 'web');
+      assert.notEqual(
+        snCondition(sn, ConditionType.Ready)?.status,
+        'True',
+        'not Ready without its operation',
+      );
+
+      silent.silence = undefined;
+      await waitForSn(
+        world,
+        'web',
+        readySn(ServiceNetworkingReason.Detached),
+        'Ready once AWS answers',
+        60_000,
+      );
+      assert.equal((await updates(world)).length, 1, 'the update was not repeated meanwhile');
+      await world.kube.deleteServiceNetworking('web');
+      await world.kube.deleteConnector('egress');
+      await world.kube.waitForGone('egress', () => world.operator.tail(), 60_000);
+    } finally {
+      await world.finish();
+      await proxy?.close();
     }
   });
 

@@ -335,6 +335,31 @@ void describe('toAwsError', () => {
     });
   }
 
+  void it('tells transient failures that pass by themselves from an unreachable endpoint and an unknown code', () => {
+    const cases = [
+      { reason: 'a 500', err: sdkError('InternalServiceErrorException', 500), kind: 'known' },
+      { reason: 'a 503 with a code nobody listed', err: sdkError('SlowDownPlease', 503), kind: 'known' },
+      { reason: 'a dropped connection', err: networkError('ECONNRESET'), kind: 'known' },
+      { reason: 'the SDK request timeout', err: sdkError('TimeoutError', undefined), kind: 'known' },
+      {
+        reason: 'a name that does not resolve (no App Runner there)',
+        err: networkError('ENOTFOUND'),
+        kind: 'unreachable',
+      },
+      { reason: 'a DNS failure that may pass', err: networkError('EAI_AGAIN'), kind: 'unreachable' },
+      {
+        reason: 'a 4xx code the gateway does not know',
+        err: sdkError('OptInRequired', 400),
+        kind: 'unrecognised',
+      },
+    ] as const;
+    for (const c of cases) {
+      const mapped = toAwsError(c.err, 'apprunner', 'ListServices');
+      assert.ok(mapped instanceof AwsTransientError, c.reason);
+      assert.equal(mapped.kind, c.kind, c.reason);
+    }
+  });
+
   void it('keeps the AWS message verbatim and quotes it in the error message', () => {
     const mapped = toAwsError(sdkError('InvalidInput', 400, taken), 'iam', 'CreateServiceLinkedRole');
     assert.equal(mapped.aws.message, taken);

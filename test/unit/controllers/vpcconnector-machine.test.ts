@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OwnershipTag } from '../../../src/api/constants.ts';
 import {
+  CREATE_REFUSAL_CONFIRM_MS,
   DELETE_CONFIRM_WINDOW_MS,
   Requeue,
   ROLE_DELETION_RETRY_MS,
@@ -16,40 +17,33 @@ import {
   type StateName,
 } from '../../../src/controllers/vpcconnector/machine.ts';
 import type { Observation, SeenConnector } from '../../../src/controllers/vpcconnector/observe.ts';
+import {
+  CONNECTOR_ARN,
+  MIN,
+  NOW,
+  OTHER_SERVICE_ARN,
+  OTHER_SUBNET,
+  ROTATED_CONNECTOR_ARN,
+  SECURITY_GROUP,
+  SERVICE_ARN,
+  SUBNET,
+  VPCC_TAGS,
+  ago,
+} from '../builders.ts';
 
 // ---- Builders ----
 
-const NOW = new Date('2026-11-27T12:00:00Z');
-const ago = (ms: number): Date => new Date(NOW.getTime() - ms);
-const MIN = 60_000;
-
-const SUBNET_A = 'subnet-0123456789abcdef0';
-const SUBNET_B = 'subnet-0fedcba9876543210';
-const SG_A = 'sg-0123456789abcdef0';
-const arn = (name: string, id: string): string =>
-  `arn:aws:apprunner:us-east-1:123456789012:vpcconnector/${name}/1/${id.repeat(32)}`;
-const ARN_1 = arn('team-a-web', 'a');
-const ARN_2 = arn('team-a-web-g3', 'b');
-const SERVICE_1 =
-  'arn:aws:apprunner:us-east-1:123456789012:service/payments/8fe1e10304f84fd2b0df550fe98a71fa';
-const SERVICE_2 = 'arn:aws:apprunner:us-east-1:123456789012:service/legacy/0fe1e10304f84fd2b0df550fe98a71fb';
-
-const OWN_TAGS = {
-  [OwnershipTag.cluster]: 'prod',
-  [OwnershipTag.namespace]: 'team-a',
-  [OwnershipTag.name]: 'web',
-};
-const OTHER_CLUSTER_TAGS = { ...OWN_TAGS, [OwnershipTag.cluster]: 'staging' };
+const OTHER_CLUSTER_TAGS = { ...VPCC_TAGS, [OwnershipTag.cluster]: 'staging' };
 
 function connector(overrides: Partial<SeenConnector> = {}): SeenConnector {
   return {
-    arn: ARN_1,
+    arn: CONNECTOR_ARN,
     name: 'team-a-web',
     revision: 1,
     active: true,
-    subnets: [SUBNET_A],
-    securityGroups: [SG_A],
-    tags: OWN_TAGS,
+    subnets: [SUBNET],
+    securityGroups: [SECURITY_GROUP],
+    tags: VPCC_TAGS,
     owned: true,
     users: [],
     ...overrides,
@@ -75,11 +69,11 @@ function observation(overrides: Partial<Observation> = {}): Observation {
     desired: {
       region: 'us-east-1',
       name: 'team-a-web',
-      subnets: [SUBNET_A],
-      securityGroups: [SG_A],
-      tags: OWN_TAGS,
+      subnets: [SUBNET],
+      securityGroups: [SECURITY_GROUP],
+      tags: VPCC_TAGS,
     },
-    status: { region: 'us-east-1', arn: ARN_1 },
+    status: { region: 'us-east-1', arn: CONNECTOR_ARN },
     current: connector(),
     referencedBy: [],
     ...overrides,
@@ -99,7 +93,8 @@ const withDesired = (desired: Partial<Observation['desired']>): Partial<Observat
   desired: { ...observation().desired, ...desired },
 });
 
-const intent = (name: string, replaces?: string): Observation['status']['createIntent'] =>
+type Intent = NonNullable<Observation['status']['createIntent']>;
+const intent = (name: string, replaces?: string): Intent =>
   replaces === undefined ? { name, requestedAt: ago(MIN) } : { name, requestedAt: ago(MIN), replaces };
 
 // ---- The table ----
@@ -135,12 +130,12 @@ const cases: Case[] = [
     name: 'retains the connector under deletionPolicy Retain even while services use it',
     given: deleting({
       deletionPolicy: 'Retain',
-      current: connector({ users: [SERVICE_1] }),
+      current: connector({ users: [SERVICE_ARN] }),
       referencedBy: ['web'],
     }),
     state: 'retaining',
     action: 'retainOnDelete',
-    params: { arns: [ARN_1] },
+    params: { arns: [CONNECTOR_ARN] },
     message: /leaving .*team-a-web.* in AWS/,
   },
   {
@@ -154,35 +149,41 @@ const cases: Case[] = [
   },
   {
     name: 'blocks deletion while an unmanaged App Runner service still uses the connector (invariant 1)',
-    given: deleting({ current: connector({ users: [SERVICE_2] }) }),
+    given: deleting({ current: connector({ users: [OTHER_SERVICE_ARN] }) }),
     state: 'blockingDeletion',
     action: 'blockDeletion',
-    params: { serviceNetworkings: [], services: [SERVICE_2] },
+    params: { serviceNetworkings: [], services: [OTHER_SERVICE_ARN] },
     message: /App Runner service .*legacy.* still use the connector/,
   },
   {
     name: 'waits for INACTIVE when AWS accepted the deletion less than the confirm window ago',
-    given: deleting({ status: { region: 'us-east-1', arn: ARN_1, deletionRequestedAt: ago(30_000) } }),
+    given: deleting({
+      status: { region: 'us-east-1', arn: CONNECTOR_ARN, deletionRequestedAt: ago(30_000) },
+    }),
     state: 'waitingForDeletion',
     action: 'waitForInactive',
-    params: { arn: ARN_1 },
+    params: { arn: CONNECTOR_ARN },
     requeueAfterMs: Requeue.confirm,
   },
   {
     name: 'asks AWS again when the connector still reads ACTIVE after the confirm window',
     given: deleting({
-      status: { region: 'us-east-1', arn: ARN_1, deletionRequestedAt: ago(DELETE_CONFIRM_WINDOW_MS + 1) },
+      status: {
+        region: 'us-east-1',
+        arn: CONNECTOR_ARN,
+        deletionRequestedAt: ago(DELETE_CONFIRM_WINDOW_MS + 1),
+      },
     }),
     state: 'deletingConnector',
     action: 'deleteConnector',
-    params: { arn: ARN_1 },
+    params: { arn: CONNECTOR_ARN },
   },
   {
     name: 'deletes the connector once nothing references or uses it',
     given: deleting(),
     state: 'deletingConnector',
     action: 'deleteConnector',
-    params: { arn: ARN_1 },
+    params: { arn: CONNECTOR_ARN },
     kstatus: 'Reconciling',
   },
   {
@@ -190,22 +191,26 @@ const cases: Case[] = [
     given: fresh({
       deleting: true,
       status: { region: 'us-east-1', createIntent: intent('team-a-web') },
-      byName: connector({ arn: ARN_2 }),
+      byName: connector({ arn: ROTATED_CONNECTOR_ARN }),
     }),
     state: 'deletingConnector',
     action: 'deleteConnector',
-    params: { arn: ARN_2 },
+    params: { arn: ROTATED_CONNECTOR_ARN },
   },
   {
     name: 'deletes the retiring connector of an unfinished rotation before the current one',
     given: deleting({
-      status: { region: 'us-east-1', arn: ARN_2, retiring: { arn: ARN_1, name: 'team-a-web' } },
-      current: connector({ arn: ARN_2, name: 'team-a-web-g3' }),
+      status: {
+        region: 'us-east-1',
+        arn: ROTATED_CONNECTOR_ARN,
+        retiring: { arn: CONNECTOR_ARN, name: 'team-a-web' },
+      },
+      current: connector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3' }),
       retiring: connector(),
     }),
     state: 'deletingConnector',
     action: 'deleteConnector',
-    params: { arn: ARN_1 },
+    params: { arn: CONNECTOR_ARN },
   },
   {
     name: 'waits out the confirm window before concluding that a just-requested create left no connector',
@@ -238,7 +243,11 @@ const cases: Case[] = [
     given: deleting({
       serviceLinkedRoleDeletion: 'WhenUnused',
       current: connector({ active: false }),
-      status: { region: 'us-east-1', arn: ARN_1, roleDeletion: { taskId: 'task-1', startedAt: ago(MIN) } },
+      status: {
+        region: 'us-east-1',
+        arn: CONNECTOR_ARN,
+        roleDeletion: { taskId: 'task-1', startedAt: ago(MIN) },
+      },
       roleDeletion: { taskId: 'task-1', status: 'IN_PROGRESS', usage: [] },
       role: { exists: true },
       activeConnectorsInManagedRegions: 0,
@@ -253,7 +262,11 @@ const cases: Case[] = [
     given: deleting({
       serviceLinkedRoleDeletion: 'WhenUnused',
       current: connector({ active: false }),
-      status: { region: 'us-east-1', arn: ARN_1, roleDeletion: { taskId: 'task-1', startedAt: ago(MIN) } },
+      status: {
+        region: 'us-east-1',
+        arn: CONNECTOR_ARN,
+        roleDeletion: { taskId: 'task-1', startedAt: ago(MIN) },
+      },
       roleDeletion: {
         taskId: 'task-1',
         status: 'FAILED',
@@ -278,7 +291,7 @@ const cases: Case[] = [
       current: connector({ active: false }),
       status: {
         region: 'us-east-1',
-        arn: ARN_1,
+        arn: CONNECTOR_ARN,
         roleDeletion: { taskId: 'task-1', startedAt: ago(ROLE_DELETION_RETRY_MS + 1) },
       },
       roleDeletion: { taskId: 'task-1', status: 'FAILED', usage: [] },
@@ -332,7 +345,11 @@ const cases: Case[] = [
     given: deleting({
       serviceLinkedRoleDeletion: 'WhenUnused',
       current: undefined,
-      status: { region: 'us-east-1', arn: ARN_1, roleDeletion: { taskId: 'task-1', startedAt: ago(MIN) } },
+      status: {
+        region: 'us-east-1',
+        arn: CONNECTOR_ARN,
+        roleDeletion: { taskId: 'task-1', startedAt: ago(MIN) },
+      },
       roleDeletion: { taskId: 'task-1', status: 'SUCCEEDED', usage: [] },
       role: { exists: false },
       activeConnectorsInManagedRegions: 0,
@@ -355,7 +372,7 @@ const cases: Case[] = [
     name: 'reports Stalled without changing anything when the observed connector has other subnets',
     given: fresh({
       managementPolicy: 'Observe',
-      ...withDesired({ subnets: [SUBNET_B] }),
+      ...withDesired({ subnets: [OTHER_SUBNET] }),
       observed: connector({ owned: false }),
     }),
     state: 'observedDiffers',
@@ -369,12 +386,18 @@ const cases: Case[] = [
       managementPolicy: 'Observe',
       hasFinalizer: false,
       ...withDesired({ subnets: [], securityGroups: [] }),
-      observed: connector({ owned: false, users: [SERVICE_1] }),
+      observed: connector({ owned: false, users: [SERVICE_ARN] }),
     }),
     state: 'observing',
     action: 'observeOnly',
     params: {
-      connector: { arn: ARN_1, name: 'team-a-web', revision: 1, awsStatus: 'ACTIVE', services: [SERVICE_1] },
+      connector: {
+        arn: CONNECTOR_ARN,
+        name: 'team-a-web',
+        revision: 1,
+        awsStatus: 'ACTIVE',
+        services: [SERVICE_ARN],
+      },
     },
     kstatus: 'Ready',
   },
@@ -441,19 +464,27 @@ const cases: Case[] = [
   {
     name: 'finishes a rotation once the old connector reads INACTIVE',
     given: observation({
-      status: { region: 'us-east-1', arn: ARN_2, retiring: { arn: ARN_1, name: 'team-a-web' } },
-      current: connector({ arn: ARN_2, name: 'team-a-web-g3' }),
+      status: {
+        region: 'us-east-1',
+        arn: ROTATED_CONNECTOR_ARN,
+        retiring: { arn: CONNECTOR_ARN, name: 'team-a-web' },
+      },
+      current: connector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3' }),
       retiring: connector({ active: false }),
     }),
     state: 'completingRotation',
     action: 'completeRotation',
-    params: { retiredArn: ARN_1 },
+    params: { retiredArn: CONNECTOR_ARN },
   },
   {
     name: 'finishes a rotation when AWS no longer knows the old connector',
     given: observation({
-      status: { region: 'us-east-1', arn: ARN_2, retiring: { arn: ARN_1, name: 'team-a-web' } },
-      current: connector({ arn: ARN_2, name: 'team-a-web-g3' }),
+      status: {
+        region: 'us-east-1',
+        arn: ROTATED_CONNECTOR_ARN,
+        retiring: { arn: CONNECTOR_ARN, name: 'team-a-web' },
+      },
+      current: connector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3' }),
     }),
     state: 'completingRotation',
     action: 'completeRotation',
@@ -461,13 +492,17 @@ const cases: Case[] = [
   {
     name: 'waits for every service to move off the old connector before deleting it',
     given: observation({
-      status: { region: 'us-east-1', arn: ARN_2, retiring: { arn: ARN_1, name: 'team-a-web' } },
-      current: connector({ arn: ARN_2, name: 'team-a-web-g3' }),
-      retiring: connector({ users: [SERVICE_1] }),
+      status: {
+        region: 'us-east-1',
+        arn: ROTATED_CONNECTOR_ARN,
+        retiring: { arn: CONNECTOR_ARN, name: 'team-a-web' },
+      },
+      current: connector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3' }),
+      retiring: connector({ users: [SERVICE_ARN] }),
     }),
     state: 'waitingForUsersToMove',
     action: 'waitForUsersToMove',
-    params: { arn: ARN_1, services: [SERVICE_1] },
+    params: { arn: CONNECTOR_ARN, services: [SERVICE_ARN] },
     requeueAfterMs: Requeue.usersToMove,
   },
   {
@@ -475,26 +510,30 @@ const cases: Case[] = [
     given: observation({
       status: {
         region: 'us-east-1',
-        arn: ARN_2,
-        retiring: { arn: ARN_1, name: 'team-a-web', deletionRequestedAt: ago(10_000) },
+        arn: ROTATED_CONNECTOR_ARN,
+        retiring: { arn: CONNECTOR_ARN, name: 'team-a-web', deletionRequestedAt: ago(10_000) },
       },
-      current: connector({ arn: ARN_2, name: 'team-a-web-g3' }),
+      current: connector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3' }),
       retiring: connector(),
     }),
     state: 'waitingForOldConnectorDeletion',
     action: 'waitForInactive',
-    params: { arn: ARN_1 },
+    params: { arn: CONNECTOR_ARN },
   },
   {
     name: 'deletes the old connector once no service uses it',
     given: observation({
-      status: { region: 'us-east-1', arn: ARN_2, retiring: { arn: ARN_1, name: 'team-a-web' } },
-      current: connector({ arn: ARN_2, name: 'team-a-web-g3' }),
+      status: {
+        region: 'us-east-1',
+        arn: ROTATED_CONNECTOR_ARN,
+        retiring: { arn: CONNECTOR_ARN, name: 'team-a-web' },
+      },
+      current: connector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3' }),
       retiring: connector(),
     }),
     state: 'deletingOldConnector',
     action: 'deleteOldConnector',
-    params: { arn: ARN_1 },
+    params: { arn: CONNECTOR_ARN },
   },
   {
     name: 'adopts the connector found by name with our tags after a crash between intent and status (invariant 3)',
@@ -504,32 +543,36 @@ const cases: Case[] = [
     }),
     state: 'adopting',
     action: 'adoptConnector',
-    params: { arn: ARN_1, name: 'team-a-web', revision: 1 },
+    params: { arn: CONNECTOR_ARN, name: 'team-a-web', revision: 1 },
   },
   {
     name: 'adopts a replacement found by name as the new connector and retires the old one',
     given: observation({
-      status: { region: 'us-east-1', arn: ARN_1, createIntent: intent('team-a-web-g3', ARN_1) },
-      ...withDesired({ subnets: [SUBNET_B] }),
-      byName: connector({ arn: ARN_2, name: 'team-a-web-g3', subnets: [SUBNET_B] }),
+      status: {
+        region: 'us-east-1',
+        arn: CONNECTOR_ARN,
+        createIntent: intent('team-a-web-g3', CONNECTOR_ARN),
+      },
+      ...withDesired({ subnets: [OTHER_SUBNET] }),
+      byName: connector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3', subnets: [OTHER_SUBNET] }),
     }),
     state: 'adopting',
     action: 'adoptConnector',
-    params: { arn: ARN_2, replaces: ARN_1 },
+    params: { arn: ROTATED_CONNECTOR_ARN, replaces: CONNECTOR_ARN },
   },
   {
     name: 'adopts our own connector by name when status was lost (no intent, no ARN)',
     given: fresh({ byName: connector() }),
     state: 'adopting',
     action: 'adoptConnector',
-    params: { arn: ARN_1 },
+    params: { arn: CONNECTOR_ARN },
   },
   {
     name: 'reports a name taken by another cluster’s connector as Stalled and never adopts it (invariant 9)',
     given: fresh({ status: { region: 'us-east-1', createIntent: intent('team-a-web') }, byName: foreign() }),
     state: 'nameConflict',
     action: 'reportNameConflict',
-    params: { name: 'team-a-web', arn: ARN_1, owner: 'VpcConnector team-a/web of cluster staging' },
+    params: { name: 'team-a-web', arn: CONNECTOR_ARN, owner: 'VpcConnector team-a/web of cluster staging' },
     kstatus: 'Stalled',
     message: /taken by VpcConnector team-a\/web of cluster staging/,
   },
@@ -541,21 +584,80 @@ const cases: Case[] = [
     params: { owner: 'a connector without ownership tags' },
   },
   {
+    name: 'looks the name up again, without creating, while AWS refused the create moments ago',
+    given: fresh({
+      status: {
+        region: 'us-east-1',
+        createIntent: {
+          ...intent('team-a-web'),
+          refused: { at: ago(3_000), code: 'InvalidRequestException', message: 'nope' },
+        },
+      },
+    }),
+    state: 'confirmingCreateRefusal',
+    action: 'waitForCreateToSettle',
+    params: { name: 'team-a-web' },
+    message: /InvalidRequestException "nope".*Looking the name up/,
+    requeueAfterMs: Requeue.refusalLookup,
+  },
+  {
+    name: 'adopts our connector found by name after AWS refused the create, whatever AWS said',
+    given: fresh({
+      status: {
+        region: 'us-east-1',
+        createIntent: {
+          ...intent('team-a-web'),
+          refused: { at: ago(3_000), code: 'InvalidRequestException', message: 'nope' },
+        },
+      },
+      byName: connector(),
+    }),
+    state: 'adopting',
+    action: 'adoptConnector',
+    params: { arn: CONNECTOR_ARN },
+  },
+  {
+    name: 'reports the refusal as Stalled InvalidInput once the lookups found nothing for the confirm window',
+    given: fresh({
+      status: {
+        region: 'us-east-1',
+        createIntent: {
+          ...intent('team-a-web'),
+          refused: {
+            at: ago(CREATE_REFUSAL_CONFIRM_MS),
+            code: 'InvalidRequestException',
+            message: 'bad subnet',
+          },
+        },
+      },
+    }),
+    state: 'createRefused',
+    action: 'reportCreateRefused',
+    params: { name: 'team-a-web', code: 'InvalidRequestException', message: 'bad subnet' },
+    kstatus: 'Stalled',
+    message: /AWS refused CreateVpcConnector: InvalidRequestException "bad subnet"/,
+    requeueAfterMs: TERMINAL_RETRY_MS,
+  },
+  {
     name: 'creates the replacement once the rotation intent is recorded and the name is free',
     given: observation({
-      status: { region: 'us-east-1', arn: ARN_1, createIntent: intent('team-a-web-g3', ARN_1) },
-      ...withDesired({ subnets: [SUBNET_B] }),
+      status: {
+        region: 'us-east-1',
+        arn: CONNECTOR_ARN,
+        createIntent: intent('team-a-web-g3', CONNECTOR_ARN),
+      },
+      ...withDesired({ subnets: [OTHER_SUBNET] }),
     }),
     state: 'creatingReplacement',
     action: 'createReplacement',
-    params: { name: 'team-a-web-g3', replaces: ARN_1, subnets: [SUBNET_B], region: 'us-east-1' },
+    params: { name: 'team-a-web-g3', replaces: CONNECTOR_ARN, subnets: [OTHER_SUBNET], region: 'us-east-1' },
   },
   {
     name: 'creates the connector with ownership tags once the intent is recorded and the name is free',
     given: fresh({ status: { region: 'us-east-1', createIntent: intent('team-a-web') } }),
     state: 'creatingConnector',
     action: 'createConnector',
-    params: { name: 'team-a-web', subnets: [SUBNET_A], securityGroups: [SG_A], tags: OWN_TAGS },
+    params: { name: 'team-a-web', subnets: [SUBNET], securityGroups: [SECURITY_GROUP], tags: VPCC_TAGS },
   },
   {
     name: 'records the create intent before any create call',
@@ -569,7 +671,7 @@ const cases: Case[] = [
     given: observation({ current: undefined }),
     state: 'recreatingAfterDrift',
     action: 'recreateAfterDrift',
-    params: { goneArn: ARN_1, name: 'team-a-web' },
+    params: { goneArn: CONNECTOR_ARN, name: 'team-a-web' },
   },
   {
     name: 'recreates a connector that reads INACTIVE although nobody here deleted it',
@@ -586,7 +688,7 @@ const cases: Case[] = [
   },
   {
     name: 'reports an immutable change under updatePolicy Reject as Stalled',
-    given: observation({ updatePolicy: 'Reject', ...withDesired({ subnets: [SUBNET_A, SUBNET_B] }) }),
+    given: observation({ updatePolicy: 'Reject', ...withDesired({ subnets: [SUBNET, OTHER_SUBNET] }) }),
     state: 'rejectingChange',
     action: 'rejectImmutableChange',
     params: { fields: ['subnets'] },
@@ -603,31 +705,31 @@ const cases: Case[] = [
   },
   {
     name: 'starts a rotation under a generation-suffixed name when subnets change',
-    given: observation(withDesired({ subnets: [SUBNET_B] })),
+    given: observation(withDesired({ subnets: [OTHER_SUBNET] })),
     state: 'recordingRotationIntent',
     action: 'recordCreateIntent',
-    params: { name: 'team-a-web-g2', replaces: ARN_1 },
+    params: { name: 'team-a-web-g2', replaces: CONNECTOR_ARN },
   },
   {
     name: 'starts a rotation under the new spec name when the connector is renamed',
     given: observation(withDesired({ name: 'team-a-web-v2' })),
     state: 'recordingRotationIntent',
     action: 'recordCreateIntent',
-    params: { name: 'team-a-web-v2', replaces: ARN_1 },
+    params: { name: 'team-a-web-v2', replaces: CONNECTOR_ARN },
   },
   {
     name: 'adds a spec tag missing on the connector',
-    given: observation(withDesired({ tags: { ...OWN_TAGS, team: 'payments' } })),
+    given: observation(withDesired({ tags: { ...VPCC_TAGS, team: 'payments' } })),
     state: 'syncingTags',
     action: 'syncTags',
-    params: { arn: ARN_1, tags: { team: 'payments' } },
+    params: { arn: CONNECTOR_ARN, tags: { team: 'payments' } },
   },
   {
     name: 'reports Ready with the services using the connector',
-    given: observation({ current: connector({ users: [SERVICE_1] }) }),
+    given: observation({ current: connector({ users: [SERVICE_ARN] }) }),
     state: 'ready',
     action: 'reportReady',
-    params: { arn: ARN_1, revision: 1, awsStatus: 'ACTIVE', services: [SERVICE_1] },
+    params: { arn: CONNECTOR_ARN, revision: 1, awsStatus: 'ACTIVE', services: [SERVICE_ARN] },
     kstatus: 'Ready',
     message: /is ACTIVE and used by 1 service\./,
   },

@@ -3,14 +3,7 @@
 // against a real API server and the simulator.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  API_VERSION,
-  ConditionType,
-  FINALIZER,
-  OwnershipTag,
-  VpcConnectorReason,
-} from '../../../src/api/constants.ts';
-import type { ServiceNetworking } from '../../../src/api/servicenetworking.ts';
+import { ConditionType, VpcConnectorReason } from '../../../src/api/constants.ts';
 import type { VpcConnector, VpcConnectorStatus } from '../../../src/api/vpcconnector.ts';
 import {
   AwsAccessDeniedError,
@@ -19,116 +12,32 @@ import {
   AwsThrottledError,
   ConnectorInUseError,
   ConnectorNameTakenError,
-  type AwsErrorFacts,
+  toAwsError,
 } from '../../../src/aws/errors.ts';
-import type { AwsGateway, ConnectorObservation } from '../../../src/aws/gateway.ts';
-import { TERMINAL_RETRY_MS } from '../../../src/controllers/vpcconnector/machine.ts';
-import { createVpcConnectorReconciler } from '../../../src/controllers/vpcconnector/reconciler.ts';
-import type { CustomObjectPatcher } from '../../../src/runtime/custom-objects.ts';
+import { Requeue, TERMINAL_RETRY_MS } from '../../../src/controllers/vpcconnector/machine.ts';
+import { PERSISTENT_AFTER_ATTEMPTS } from '../../../src/controllers/shared/failures.ts';
+import {
+  createVpcConnectorReconciler,
+  vpcConnectorResource,
+} from '../../../src/controllers/vpcconnector/reconciler.ts';
 import type { EventInput } from '../../../src/runtime/events.ts';
-import { discardLogger } from '../../../src/runtime/logging.ts';
 import { StatusWriter } from '../../../src/runtime/status.ts';
-import type { InformerSource, ReconcileResult } from '../../../src/runtime/types.ts';
-
-const NOW = new Date('2026-11-27T12:00:00Z');
-const SUBNET = 'subnet-0123456789abcdef0';
-const ARN = `arn:aws:apprunner:us-east-1:123456789012:vpcconnector/team-a-web/1/${'a'.repeat(32)}`;
-const TAGS = {
-  [OwnershipTag.cluster]: 'prod',
-  [OwnershipTag.namespace]: 'team-a',
-  [OwnershipTag.name]: 'web',
-};
-const settings = {
-  clusterName: 'prod',
-  defaultRegion: 'us-east-1',
-  serviceLinkedRoleDeletion: 'Never' as const,
-  managedRegions: [],
-};
-
-function vpcc(status?: VpcConnectorStatus, metadata: Partial<VpcConnector['metadata']> = {}): VpcConnector {
-  const object: VpcConnector = {
-    apiVersion: API_VERSION,
-    kind: 'VpcConnector',
-    metadata: {
-      name: 'web',
-      namespace: 'team-a',
-      uid: 'uid-1',
-      generation: 1,
-      resourceVersion: '100',
-      finalizers: [FINALIZER],
-      ...metadata,
-    },
-    spec: { subnets: [SUBNET], updatePolicy: 'Rotate', deletionPolicy: 'Delete', managementPolicy: 'Manage' },
-  };
-  if (status !== undefined) object.status = status;
-  return object;
-}
-
-const connector: ConnectorObservation = {
-  arn: ARN,
-  name: 'team-a-web',
-  revision: 1,
-  status: 'ACTIVE',
-  subnets: [SUBNET],
-  securityGroups: [],
-  tags: TAGS,
-};
-
-const facts = (operation: string, code: string, message: string): AwsErrorFacts => ({
-  service: 'apprunner',
-  operation,
-  code,
-  httpStatus: 400,
-  message,
-});
-
-/** A gateway whose every verb fails unless the test gives it; calls are recorded by name. */
-function fakeGateway(verbs: Partial<AwsGateway['appRunner'] & AwsGateway['serviceLinkedRole']>) {
-  const calls: string[] = [];
-  const verb =
-    (name: string) =>
-    (...args: unknown[]): Promise<unknown> => {
-      calls.push(name);
-      const impl = (verbs as Record<string, ((...a: unknown[]) => Promise<unknown>) | undefined>)[name];
-      return impl === undefined ? Promise.reject(new Error(`unexpected AWS call ${name}`)) : impl(...args);
-    };
-  const names = {
-    appRunner: [
-      'listConnectors',
-      'findConnectorByName',
-      'describeConnector',
-      'createConnector',
-      'deleteConnector',
-      'listServices',
-      'describeService',
-      'updateServiceNetwork',
-      'listOperations',
-      'tagResource',
-      'untagResource',
-      'listTags',
-    ],
-    serviceLinkedRole: ['getRole', 'ensureRole', 'deleteRole', 'getDeletionStatus'],
-  };
-  const gateway = {
-    appRunner: Object.fromEntries(names.appRunner.map((n) => [n, verb(n)])),
-    serviceLinkedRole: Object.fromEntries(names.serviceLinkedRole.map((n) => [n, verb(n)])),
-  } as unknown as AwsGateway;
-  return { gateway, calls };
-}
-
-function source<T extends { metadata: { name?: string; namespace?: string } }>(
-  items: T[],
-): InformerSource<T> {
-  return {
-    start: () => Promise.resolve(),
-    stop: () => undefined,
-    hasSynced: () => true,
-    list: () => items,
-    get: (namespace, name) =>
-      items.find((o) => o.metadata.namespace === namespace && o.metadata.name === name),
-    onChange: () => undefined,
-  };
-}
+import type { ReconcileResult } from '../../../src/runtime/types.ts';
+import {
+  CONNECTOR_ARN,
+  NOW,
+  awsConnector,
+  awsFacts,
+  cache,
+  conditionOf,
+  fakeClient,
+  fakeEvents,
+  fakeGateway,
+  reconcileContext,
+  vpcConnectorSettings,
+  vpcc,
+  type GatewayVerbs,
+} from '../builders.ts';
 
 interface Harness {
   run(name?: string): Promise<ReconcileResult>;
@@ -138,54 +47,28 @@ interface Harness {
   calls: string[];
 }
 
-function harness(
-  object: VpcConnector,
-  verbs: Parameters<typeof fakeGateway>[0],
-  others: VpcConnector[] = [],
-): Harness {
-  const statusPatches: { status: VpcConnectorStatus }[] = [];
-  const finalizerPatches: unknown[] = [];
-  const events: EventInput[] = [];
-  const answer = (body: unknown): Promise<unknown> =>
-    Promise.resolve({ ...object, metadata: { ...object.metadata, resourceVersion: '101' }, body });
-  const client = {
-    patchNamespacedCustomObjectStatus: ({ body }: { body: { status: VpcConnectorStatus } }) => {
-      statusPatches.push(body);
-      return answer(body);
-    },
-    patchNamespacedCustomObject: ({ body }: { body: unknown }) => {
-      finalizerPatches.push(body);
-      return answer(body);
-    },
-    patchClusterCustomObject: () => Promise.reject(new Error('cluster-scoped')),
-    patchClusterCustomObjectStatus: () => Promise.reject(new Error('cluster-scoped')),
-  } as unknown as CustomObjectPatcher;
+function harness(object: VpcConnector, verbs: GatewayVerbs, others: VpcConnector[] = []): Harness {
+  const { client, statusPatches, finalizerPatches } = fakeClient(object);
+  const { recorder, events } = fakeEvents();
   const { gateway, calls } = fakeGateway(verbs);
   const reconcile = createVpcConnectorReconciler({
-    connectors: source([object, ...others]),
-    serviceNetworkings: source<ServiceNetworking>([]),
+    connectors: cache([object, ...others]),
+    serviceNetworkings: cache([]),
     gateway,
     client,
-    statusWriter: new StatusWriter({
-      client,
-      resource: { group: 'apprunnernet.dev', version: 'v1alpha1', plural: 'vpcconnectors', namespaced: true },
-    }),
-    events: { record: (e) => events.push(e), flush: () => Promise.resolve() },
-    settings,
+    statusWriter: new StatusWriter({ client, resource: vpcConnectorResource }),
+    events: recorder,
+    settings: vpcConnectorSettings,
     now: () => NOW,
   });
   return {
-    run: (name = 'web') =>
-      reconcile({ namespace: 'team-a', name }, { signal: new AbortController().signal, log: discardLogger }),
+    run: (name = 'web') => reconcile({ namespace: 'team-a', name }, reconcileContext()),
     statusPatches,
     finalizerPatches,
     events,
     calls,
   };
 }
-
-const condition = (status: VpcConnectorStatus | undefined, type: string) =>
-  status?.conditions?.find((c) => c.type === type);
 
 void describe('the VpcConnector reconciler', () => {
   void it('records the create intent in one pass and creates in the next, never both at once', async () => {
@@ -201,18 +84,20 @@ void describe('the VpcConnector reconciler', () => {
     assert.deepEqual(intent, { name: 'team-a-web', requestedAt: NOW.toISOString() });
 
     const second = harness(
-      vpcc({ region: 'us-east-1', createIntent: { name: 'team-a-web', requestedAt: NOW.toISOString() } }),
+      vpcc({
+        status: { region: 'us-east-1', createIntent: { name: 'team-a-web', requestedAt: NOW.toISOString() } },
+      }),
       {
         findConnectorByName: () => Promise.resolve(undefined),
         listServices: () => Promise.resolve([]),
         getRole: () => Promise.resolve({ exists: true }),
-        createConnector: () => Promise.resolve(connector),
+        createConnector: () => Promise.resolve(awsConnector()),
       },
     );
     await second.run();
     assert.equal(second.calls.filter((c) => c === 'createConnector').length, 1);
     const status = second.statusPatches[0]?.status;
-    assert.equal(status?.vpcConnectorArn, ARN);
+    assert.equal(status?.vpcConnectorArn, CONNECTOR_ARN);
     assert.equal(status.createIntent, null, 'the intent is cleared (null in the merge patch)');
     assert.deepEqual(
       second.events.map((e) => e.reason),
@@ -220,21 +105,12 @@ void describe('the VpcConnector reconciler', () => {
     );
   });
 
-  void it('records a terminal AWS refusal of the create as Stalled, quoting AWS, and looks again in 10 minutes', async () => {
+  void it('records a refusal of the create that no lookup can change (access, quota) as Stalled, quoting AWS, and looks again in 10 minutes', async () => {
     const cases = [
-      {
-        reason: 'InvalidRequestException: a subnet AWS does not know',
-        error: new AwsInvalidInputError(
-          facts('CreateVpcConnector', 'InvalidRequestException', 'Subnet subnet-x not found'),
-          { cause: undefined },
-        ),
-        stalled: VpcConnectorReason.InvalidInput,
-        quoted: 'Subnet subnet-x not found',
-      },
       {
         reason: 'AccessDeniedException: the operator lacks a permission',
         error: new AwsAccessDeniedError(
-          facts(
+          awsFacts(
             'CreateVpcConnector',
             'AccessDeniedException',
             'not authorized to perform apprunner:CreateVpcConnector',
@@ -247,7 +123,7 @@ void describe('the VpcConnector reconciler', () => {
       {
         reason: 'ServiceQuotaExceededException: the account has too many connectors',
         error: new AwsQuotaExceededError(
-          facts('CreateVpcConnector', 'ServiceQuotaExceededException', 'quota reached'),
+          awsFacts('CreateVpcConnector', 'ServiceQuotaExceededException', 'quota reached'),
           { cause: undefined },
         ),
         stalled: VpcConnectorReason.QuotaExceeded,
@@ -256,7 +132,12 @@ void describe('the VpcConnector reconciler', () => {
     ];
     for (const c of cases) {
       const h = harness(
-        vpcc({ region: 'us-east-1', createIntent: { name: 'team-a-web', requestedAt: NOW.toISOString() } }),
+        vpcc({
+          status: {
+            region: 'us-east-1',
+            createIntent: { name: 'team-a-web', requestedAt: NOW.toISOString() },
+          },
+        }),
         {
           findConnectorByName: () => Promise.resolve(undefined),
           listServices: () => Promise.resolve([]),
@@ -267,27 +148,27 @@ void describe('the VpcConnector reconciler', () => {
       const result = await h.run();
       assert.equal(result.requeueAfterMs, TERMINAL_RETRY_MS, c.reason);
       const status = h.statusPatches[0]?.status;
-      const stalled = condition(status, ConditionType.Stalled);
+      const stalled = conditionOf(status, ConditionType.Stalled);
       assert.equal(stalled?.status, 'True', c.reason);
       assert.equal(stalled.reason, c.stalled, c.reason);
       assert.ok(stalled.message.includes(`"${c.quoted}"`), `${c.reason}: ${stalled.message}`);
-      assert.equal(condition(status, ConditionType.Reconciling), undefined, c.reason);
+      assert.equal(conditionOf(status, ConditionType.Reconciling), undefined, c.reason);
       assert.equal(status?.createIntent, null, `${c.reason}: nothing was created, so the intent goes`);
     }
   });
 
   void it('shows an AWS refusal of a read (AccessDenied on ListServices) as Stalled with an Event, like a refused write', async () => {
     const denied = new AwsAccessDeniedError(
-      facts('ListServices', 'AccessDeniedException', 'not authorized to perform apprunner:ListServices'),
+      awsFacts('ListServices', 'AccessDeniedException', 'not authorized to perform apprunner:ListServices'),
       { cause: undefined },
     );
-    const h = harness(vpcc({ region: 'us-east-1', vpcConnectorArn: ARN }), {
-      describeConnector: () => Promise.resolve(connector),
+    const h = harness(vpcc({ status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN } }), {
+      describeConnector: () => Promise.resolve(awsConnector()),
       listServices: () => Promise.reject(denied),
     });
     const result = await h.run();
     assert.equal(result.requeueAfterMs, TERMINAL_RETRY_MS, 'looked at again later, not dropped');
-    const stalled = condition(h.statusPatches[0]?.status, ConditionType.Stalled);
+    const stalled = conditionOf(h.statusPatches[0]?.status, ConditionType.Stalled);
     assert.equal(stalled?.status, 'True');
     assert.equal(stalled.reason, VpcConnectorReason.AccessDenied);
     assert.match(stalled.message, /ListServices.*"not authorized to perform apprunner:ListServices"/);
@@ -297,56 +178,105 @@ void describe('the VpcConnector reconciler', () => {
     );
   });
 
-  void it('keeps the intent and looks again when the create finds the name taken by a connector the lookup missed', async () => {
-    const taken = new ConnectorNameTakenError(
-      facts(
-        'CreateVpcConnector',
-        'InvalidRequestException',
-        `A VPC connector with the name team-a-web already exists: ${ARN}`,
-      ),
-      { cause: undefined },
+  void it('shows an unknown AWS error as Stalled only once it persisted for five passes, and keeps retrying', async () => {
+    const unknown = toAwsError(
+      Object.assign(new Error('The account is not subscribed to App Runner'), {
+        name: 'SubscriptionRequiredException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+      'apprunner',
+      'ListServices',
     );
-    const intent = { name: 'team-a-web', requestedAt: NOW.toISOString() };
-    const h = harness(vpcc({ region: 'us-east-1', createIntent: intent }), {
-      findConnectorByName: () => Promise.resolve(undefined),
-      listServices: () => Promise.resolve([]),
-      getRole: () => Promise.resolve({ exists: true }),
-      createConnector: () => Promise.reject(taken),
+    const h = harness(vpcc({ status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN } }), {
+      describeConnector: () => Promise.resolve(awsConnector()),
+      listServices: () => Promise.reject(unknown),
     });
-    const result = await h.run();
-    assert.ok((result.requeueAfterMs ?? 0) > 0 && (result.requeueAfterMs ?? 0) < 10_000);
-    const status = h.statusPatches[0]?.status;
-    assert.deepEqual(status?.createIntent, intent, 'the intent stays');
-    assert.equal(
-      condition(status, ConditionType.Stalled),
-      undefined,
-      'not Stalled: the lookup will catch up',
+    for (let pass = 1; pass < PERSISTENT_AFTER_ATTEMPTS; pass++) {
+      await assert.rejects(h.run(), (err) => err === unknown, `pass ${pass} is the queue's`);
+    }
+    assert.equal(h.statusPatches.length, 0, 'nothing shown before it persisted');
+    await assert.rejects(h.run(), (err) => err === unknown, 'still handed to the queue for backoff');
+    const stalled = conditionOf(h.statusPatches[0]?.status, ConditionType.Stalled);
+    assert.equal(stalled?.reason, 'AwsError');
+    assert.match(
+      stalled.message,
+      /SubscriptionRequiredException "The account is not subscribed to App Runner"/,
     );
-    assert.equal(condition(status, ConditionType.Reconciling)?.status, 'True');
+    assert.deepEqual(
+      h.events.map((e) => [e.reason, e.action]),
+      [['AwsError', 'ListServices']],
+    );
+  });
+
+  void it('keeps the intent, records the refusal and looks the name up again when AWS refuses the create as invalid, whatever its words', async () => {
+    const cases = [
+      {
+        reason: 'the simulator’s words for a taken name',
+        error: new ConnectorNameTakenError(
+          awsFacts(
+            'CreateVpcConnector',
+            'InvalidRequestException',
+            `A VPC connector with the name team-a-web already exists: ${CONNECTOR_ARN}`,
+          ),
+          { cause: undefined },
+        ),
+        message: `A VPC connector with the name team-a-web already exists: ${CONNECTOR_ARN}`,
+      },
+      {
+        reason: 'other words, which could mean a taken name or a bad subnet',
+        error: new AwsInvalidInputError(
+          awsFacts('CreateVpcConnector', 'InvalidRequestException', 'Subnet subnet-x not found'),
+          { cause: undefined },
+        ),
+        message: 'Subnet subnet-x not found',
+      },
+    ];
+    for (const c of cases) {
+      const intent = { name: 'team-a-web', requestedAt: NOW.toISOString() };
+      const h = harness(vpcc({ status: { region: 'us-east-1', createIntent: intent } }), {
+        findConnectorByName: () => Promise.resolve(undefined),
+        listServices: () => Promise.resolve([]),
+        getRole: () => Promise.resolve({ exists: true }),
+        createConnector: () => Promise.reject(c.error),
+      });
+      const result = await h.run();
+      assert.equal(result.requeueAfterMs, Requeue.refusalLookup, c.reason);
+      const status = h.statusPatches[0]?.status;
+      assert.deepEqual(
+        status?.createIntent,
+        {
+          ...intent,
+          refused: { at: NOW.toISOString(), code: 'InvalidRequestException', message: c.message },
+        },
+        `${c.reason}: the intent stays, with the refusal`,
+      );
+      assert.equal(conditionOf(status, ConditionType.Stalled), undefined, `${c.reason}: not Stalled yet`);
+      assert.match(conditionOf(status, ConditionType.Reconciling)?.message ?? '', /Looking the name up/);
+    }
   });
 
   void it('reports AWS’s "in use" refusal of a delete in DeletionBlocked and hands the error to the queue for backoff', async () => {
     const inUse = new ConnectorInUseError(
-      facts(
+      awsFacts(
         'DeleteVpcConnector',
         'InvalidRequestException',
-        `Provided VPC connector arn is being used by other services. ARN:  ${ARN}`,
+        `Provided VPC connector arn is being used by other services. ARN:  ${CONNECTOR_ARN}`,
       ),
       { cause: undefined },
     );
     const h = harness(
-      vpcc(
-        { region: 'us-east-1', vpcConnectorArn: ARN, vpcConnectorName: 'team-a-web' },
-        { deletionTimestamp: NOW.toISOString() },
-      ),
+      vpcc({
+        status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN, vpcConnectorName: 'team-a-web' },
+        metadata: { deletionTimestamp: NOW.toISOString() },
+      }),
       {
-        describeConnector: () => Promise.resolve(connector),
+        describeConnector: () => Promise.resolve(awsConnector()),
         listServices: () => Promise.resolve([]),
         deleteConnector: () => Promise.reject(inUse),
       },
     );
     await assert.rejects(h.run(), (err) => err === inUse);
-    const blocked = condition(h.statusPatches[0]?.status, ConditionType.DeletionBlocked);
+    const blocked = conditionOf(h.statusPatches[0]?.status, ConditionType.DeletionBlocked);
     assert.equal(blocked?.status, 'True');
     assert.equal(blocked.reason, VpcConnectorReason.ConnectorInUse);
     assert.ok(blocked.message.includes('is being used by other services'));
@@ -360,21 +290,24 @@ void describe('the VpcConnector reconciler', () => {
     // A status write wakes the object's watch, and the pass it causes resets the key's backoff: a refusal
     // that repeats must leave status exactly as the first one wrote it, lastTransitionTime included.
     const inUse = new ConnectorInUseError(
-      facts(
+      awsFacts(
         'DeleteVpcConnector',
         'InvalidRequestException',
-        `Provided VPC connector arn is being used by other services. ARN:  ${ARN}`,
+        `Provided VPC connector arn is being used by other services. ARN:  ${CONNECTOR_ARN}`,
       ),
       { cause: undefined },
     );
     const verbs = {
-      describeConnector: () => Promise.resolve(connector),
+      describeConnector: () => Promise.resolve(awsConnector()),
       listServices: () => Promise.resolve([]),
       deleteConnector: () => Promise.reject(inUse),
     };
     const deleting = { deletionTimestamp: NOW.toISOString() };
     const first = harness(
-      vpcc({ region: 'us-east-1', vpcConnectorArn: ARN, vpcConnectorName: 'team-a-web' }, deleting),
+      vpcc({
+        status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN, vpcConnectorName: 'team-a-web' },
+        metadata: deleting,
+      }),
       verbs,
     );
     await assert.rejects(first.run(), (err) => err === inUse);
@@ -386,17 +319,17 @@ void describe('the VpcConnector reconciler', () => {
       ...written,
       conditions: written.conditions?.map((c) => ({ ...c, lastTransitionTime: earlier })),
     };
-    const again = harness(vpcc(status, deleting), verbs);
+    const again = harness(vpcc({ status, metadata: deleting }), verbs);
     await assert.rejects(again.run(), (err) => err === inUse, 'the error still goes to the queue');
     assert.deepEqual(again.statusPatches, [], 'status is unchanged: nothing to write');
   });
 
   void it('leaves throttling to the queue without writing anything', async () => {
     const throttled = new AwsThrottledError(
-      facts('DescribeVpcConnector', 'ThrottlingException', 'Rate exceeded'),
+      awsFacts('DescribeVpcConnector', 'ThrottlingException', 'Rate exceeded'),
       { cause: undefined },
     );
-    const h = harness(vpcc({ region: 'us-east-1', vpcConnectorArn: ARN }), {
+    const h = harness(vpcc({ status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN } }), {
       describeConnector: () => Promise.reject(throttled),
       listServices: () => Promise.resolve([]),
     });
@@ -406,16 +339,16 @@ void describe('the VpcConnector reconciler', () => {
 
   void it('costs a Ready object in steady state two AWS reads and no Kubernetes write', async () => {
     const verbs = {
-      describeConnector: () => Promise.resolve(connector),
+      describeConnector: () => Promise.resolve(awsConnector()),
       listServices: () => Promise.resolve([]),
     };
-    const first = harness(vpcc({ region: 'us-east-1', vpcConnectorArn: ARN }), verbs);
+    const first = harness(vpcc({ status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN } }), verbs);
     await first.run();
     const written = first.statusPatches[0]?.status;
-    assert.equal(condition(written, ConditionType.Ready)?.status, 'True');
+    assert.equal(conditionOf(written, ConditionType.Ready)?.status, 'True');
 
     const settled = JSON.parse(JSON.stringify(written)) as VpcConnectorStatus;
-    const second = harness(vpcc(settled), verbs);
+    const second = harness(vpcc({ status: settled }), verbs);
     const result = await second.run();
     assert.deepEqual(result, {});
     assert.deepEqual(second.statusPatches, []);
@@ -427,7 +360,7 @@ void describe('the VpcConnector reconciler', () => {
     let release: (services: []) => void = () => undefined;
     let listings = 0;
     const verbs = {
-      describeConnector: () => Promise.resolve(connector),
+      describeConnector: () => Promise.resolve(awsConnector()),
       listServices: () => {
         listings++;
         return new Promise<[]>((resolve) => {
@@ -435,9 +368,18 @@ void describe('the VpcConnector reconciler', () => {
         });
       },
     };
-    const api = vpcc({ region: 'us-east-1', vpcConnectorArn: ARN }, { name: 'api' });
-    const db = vpcc({ region: 'us-east-1', vpcConnectorArn: ARN }, { name: 'db' });
-    const h = harness(vpcc({ region: 'us-east-1', vpcConnectorArn: ARN }), verbs, [api, db]);
+    const api = vpcc({
+      status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN },
+      metadata: { name: 'api' },
+    });
+    const db = vpcc({
+      status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN },
+      metadata: { name: 'db' },
+    });
+    const h = harness(vpcc({ status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN } }), verbs, [
+      api,
+      db,
+    ]);
     const overlapping = Promise.all([h.run('web'), h.run('api')]);
     await new Promise((resolve) => setImmediate(resolve));
     release([]);

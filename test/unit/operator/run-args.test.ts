@@ -20,6 +20,8 @@ void describe('apprunner-net run flags', () => {
       managedRegions: [],
       concurrency: 4,
       resyncPeriodMs: 600_000,
+      awsCallTimeoutMs: 20_000,
+      reconcileTimeoutMs: 120_000,
       leaderElect: false,
       leaderElectNamespace: 'ops',
       leaderElectName: 'apprunner-net',
@@ -51,6 +53,12 @@ void describe('apprunner-net run flags', () => {
         argv: [...required, '--concurrency', '8'],
         env: { APPRUNNER_NET_CONCURRENCY: '2' },
         expect: { concurrency: 8 },
+      },
+      {
+        reason: 'timeouts of one AWS call and of one pass',
+        argv: [...required, '--aws-call-timeout', '5s', '--reconcile-timeout', '1m30s'],
+        env: {},
+        expect: { awsCallTimeoutMs: 5_000, reconcileTimeoutMs: 90_000 },
       },
       {
         reason: 'a single-tenant cluster grants every namespace every service',
@@ -135,6 +143,11 @@ void describe('apprunner-net run flags', () => {
         reason: 'a role deletion mode that does not exist',
         argv: [...required, '--service-linked-role-deletion', 'Always'],
         message: /Never or WhenUnused/,
+      },
+      {
+        reason: 'a call timeout of zero would mean no bound',
+        argv: [...required, '--aws-call-timeout', '0'],
+        message: /--aws-call-timeout must be longer than 0/,
       },
       {
         reason: 'a tenancy mode that does not exist',
