@@ -113,4 +113,50 @@ describe('the service-linked role', () => {
       await world.finish();
     }
   });
+
+  test('WhenUnused keeps the role while a connector exists in another region, and deletes it after the last', async () => {
+    const world = await env.world({ operatorArgs: ['--service-linked-role-deletion=WhenUnused'] });
+    try {
+      const awaySubnet = 'subnet-0e1b2c3d4e5f60001';
+      const awayGroup = 'sg-0e1b2c3d4e5f60001';
+      await world.admin('POST', '/_sim/seed', {
+        regions: {
+          'eu-west-1': {
+            vpcs: [
+              {
+                vpcId: 'vpc-0e1b2c3d4e5f60001',
+                subnets: [{ subnetId: awaySubnet }],
+                securityGroups: [{ groupId: awayGroup, groupName: 'app' }],
+              },
+            ],
+          },
+        },
+      });
+      await world.kube.createConnector('home', { subnets: [SUBNETS[0]], securityGroups: [SECURITY_GROUP] });
+      await world.kube.createConnector('away', {
+        region: 'eu-west-1',
+        subnets: [awaySubnet],
+        securityGroups: [awayGroup],
+      });
+      for (const name of ['home', 'away']) {
+        await world.kube.waitForConnector(
+          name,
+          (o) => condition(o, ConditionType.Ready)?.status === 'True',
+          'Ready',
+          () => world.operator.tail(),
+        );
+      }
+      // us-east-1 is left without a connector; eu-west-1 still has one, so the role must stay.
+      await world.kube.deleteConnector('home');
+      await world.kube.waitForGone('home', () => world.operator.tail());
+      assert.ok(await roleExists(world), 'the role stays while eu-west-1 has a connector');
+      assert.ok(!(await world.operatorMutations()).some((c) => c.operation === 'DeleteServiceLinkedRole'));
+
+      await world.kube.deleteConnector('away');
+      await world.kube.waitForGone('away', () => world.operator.tail(), 40_000);
+      assert.equal(await roleExists(world), false, 'the role goes with the last connector of any region');
+    } finally {
+      await world.finish();
+    }
+  });
 });

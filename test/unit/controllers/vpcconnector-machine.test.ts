@@ -153,7 +153,7 @@ const cases: Case[] = [
     state: 'blockingDeletion',
     action: 'blockDeletion',
     params: { serviceNetworkings: [], services: [OTHER_SERVICE_ARN] },
-    message: /App Runner service .*legacy.* still use the connector/,
+    message: /App Runner service .*legacy.* still uses the connector/,
   },
   {
     name: 'waits for INACTIVE when AWS accepted the deletion less than the confirm window ago',
@@ -709,6 +709,31 @@ const cases: Case[] = [
     state: 'recordingRotationIntent',
     action: 'recordCreateIntent',
     params: { name: 'team-a-web-g2', replaces: CONNECTOR_ARN },
+  },
+  {
+    name: 'starts a rotation when the spec’s security groups differ from the connector’s',
+    given: observation(withDesired({ securityGroups: ['sg-0fedcba9876543210'] })),
+    state: 'recordingRotationIntent',
+    action: 'recordCreateIntent',
+    params: { name: 'team-a-web-g2', replaces: CONNECTOR_ARN },
+    message: /spec\.securityGroups changed/,
+  },
+  {
+    name: 'starts a rotation when a subnet is removed (the spec’s subnets a strict subset of the connector’s)',
+    given: observation({
+      current: connector({ subnets: [SUBNET, OTHER_SUBNET] }),
+      ...withDesired({ subnets: [SUBNET] }),
+    }),
+    state: 'recordingRotationIntent',
+    action: 'recordCreateIntent',
+    message: /spec\.subnets changed/,
+  },
+  {
+    name: 'starts a rotation when a security group is added to the connector’s',
+    given: observation(withDesired({ securityGroups: [SECURITY_GROUP, 'sg-0fedcba9876543210'] })),
+    state: 'recordingRotationIntent',
+    action: 'recordCreateIntent',
+    message: /spec\.securityGroups changed/,
   },
   {
     name: 'starts a rotation under the new spec name when the connector is renamed',

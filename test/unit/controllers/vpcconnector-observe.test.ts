@@ -10,6 +10,8 @@ import {
   CONNECTOR_ARN,
   NOW,
   OTHER_CONNECTOR_ARN,
+  OTHER_SUBNET,
+  SECURITY_GROUP,
   SUBNET,
   VPCC_TAGS,
   awsConnector,
@@ -283,6 +285,42 @@ void describe('observe then decide, after a crash between create intent and crea
         c.found === undefined
           ? reads({ role: { exists: true } })
           : reads({ byName: c.found, role: { exists: true } });
+      assert.equal(
+        decide(observe({ object, serviceNetworkings: [], aws, settings, now: NOW })).state,
+        c.state,
+      );
+    });
+  }
+});
+
+void describe('observe then decide, on a recorded connector whose subnets or groups differ from spec', () => {
+  const cases = [
+    {
+      reason: 'the spec names another security group: rotate (the spec’s groups reach the decision)',
+      spec: { subnets: [SUBNET], securityGroups: ['sg-0fedcba9876543210'] },
+      connector: { subnets: [SUBNET], securityGroups: [SECURITY_GROUP] },
+      state: 'recordingRotationIntent',
+    },
+    {
+      reason: 'the spec drops one of the connector’s subnets: rotate (a strict subset is a change)',
+      spec: { subnets: [SUBNET], securityGroups: [SECURITY_GROUP] },
+      connector: { subnets: [SUBNET, OTHER_SUBNET], securityGroups: [SECURITY_GROUP] },
+      state: 'recordingRotationIntent',
+    },
+    {
+      reason: 'the same sets in another order: Ready',
+      spec: { subnets: [OTHER_SUBNET, SUBNET], securityGroups: [SECURITY_GROUP] },
+      connector: { subnets: [SUBNET, OTHER_SUBNET], securityGroups: [SECURITY_GROUP] },
+      state: 'ready',
+    },
+  ];
+  for (const c of cases) {
+    void it(c.reason, () => {
+      const object = vpcc({
+        spec: c.spec,
+        status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN },
+      });
+      const aws = reads({ current: awsConnector(c.connector) });
       assert.equal(
         decide(observe({ object, serviceNetworkings: [], aws, settings, now: NOW })).state,
         c.state,
