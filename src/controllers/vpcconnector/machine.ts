@@ -753,7 +753,7 @@ function blockersMessage(o: Observation): string {
   const users = blockingUsers(o);
   if (users.length > 0)
     parts.push(
-      `App Runner ${users.length === 1 ? 'service' : 'services'} ${list(users)} still use the connector`,
+      `App Runner ${users.length === 1 ? 'service' : 'services'} ${list(users)} still ${users.length === 1 ? 'uses' : 'use'} the connector`,
     );
   return `Deletion waits: ${parts.join('; ')}.`;
 }
