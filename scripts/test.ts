@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chooseBackend } from '../test/harness/cluster.ts';
-import { ensureBinaries } from '../test/harness/control-plane.ts';
+import { ensureBinaries, hasGo } from '../test/harness/control-plane.ts';
 
 const suite = process.argv[2] ?? 'all';
 const suites: Record<string, string[]> = {
@@ -45,6 +45,21 @@ if (globs.some((glob) => glob.startsWith('test/integration')) && chooseBackend()
     console.log(line);
   });
   console.log(`control plane binaries: ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+}
+
+// The other Go tools the integration tests drive (helm for the chart, the GitOps checker with gopher-lua and
+// kstatus), built the same way, once, up front; each script reuses what its cache already has.
+if (globs.some((glob) => glob.startsWith('test/integration')) && hasGo()) {
+  for (const [label, script] of [
+    ['helm', 'scripts/build-helm.sh'],
+    ['gitops-check', 'scripts/build-gitops-check.sh'],
+  ] as const) {
+    const started = Date.now();
+    const built = spawnSync('bash', [script], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    // A failed build is not fatal here: the tests that need the tool build it again and report why.
+    console.log(`${label}: ${built.status === 0 ? 'ready' : 'FAILED to build'} in ${seconds}s`);
+  }
 }
 
 const outDir = mkdtempSync(join(tmpdir(), 'apprunner-net-test-'));
