@@ -20,7 +20,8 @@ describe('changes to a managed VpcConnector', () => {
   });
 
   test('a connector deleted outside the operator is created again, with a Recreated event', async () => {
-    const world = await env.world({ serviceLinkedRole: true });
+    // Only a resync notices a deletion in AWS: nothing changes in Kubernetes.
+    const world = await env.world({ serviceLinkedRole: true, operatorArgs: ['--resync-period=2s'] });
     try {
       await world.kube.createConnector('drifty', { subnets: [SUBNETS[0]], securityGroups: [SECURITY_GROUP] });
       const first = await world.kube.waitForConnector(

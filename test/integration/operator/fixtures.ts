@@ -150,8 +150,11 @@ export function startOperator(options: OperatorOptions): OperatorProcess {
     '0',
     '--metrics-port',
     '0',
+    // The default resync (10 min) is far longer than any test: a pass that only a resync would start shows up
+    // as a timeout, so a missing watch or requeue cannot hide. Tests that change AWS behind the operator's
+    // back (which only a resync can notice) ask for a short one in their own args.
     '--resync-period',
-    '2s',
+    '10m',
     '--log-level',
     'debug',
     ...(options.namespace === undefined ? [] : ['--namespace', options.namespace]),

@@ -23,7 +23,14 @@ describe('the VpcConnector lifecycle', () => {
   test('a new VpcConnector gets the role ensured, a tagged connector created, and Ready=True with ARN, revision and AWS status', async () => {
     const [healthPort, metricsPort] = [await freePort(), await freePort()];
     const world = await env.world({
-      operatorArgs: ['--health-port', String(healthPort), '--metrics-port', String(metricsPort)],
+      // Frequent resyncs, so that the steady state below is shown to cost no write however often it is read.
+      operatorArgs: [
+        '--health-port',
+        String(healthPort),
+        '--metrics-port',
+        String(metricsPort),
+        '--resync-period=2s',
+      ],
     });
     try {
       await world.kube.createConnector('db', {

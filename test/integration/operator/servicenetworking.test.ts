@@ -208,7 +208,11 @@ describe('ServiceNetworking', () => {
   });
 
   test('a rolled-back update is Stalled with the configuration AWS kept, never Ready, and is tried again only after a spec change', async () => {
-    const world = await env.world({ serviceLinkedRole: true, operatorArgs: single });
+    // Frequent resyncs, so that "not tried again" is shown however often the object is looked at.
+    const world = await env.world({
+      serviceLinkedRole: true,
+      operatorArgs: [...single, '--resync-period=2s'],
+    });
     try {
       await world.admin('POST', '/_sim/faults', { faults: { rollback: { next: 1 } } });
       await world.kube.createServiceNetworking('web', {
@@ -273,7 +277,11 @@ describe('ServiceNetworking', () => {
   });
 
   test('a change made outside the operator is restored, with a DriftCorrected event', async () => {
-    const world = await env.world({ serviceLinkedRole: true, operatorArgs: single });
+    // Only a resync notices a change in AWS: nothing changes in Kubernetes.
+    const world = await env.world({
+      serviceLinkedRole: true,
+      operatorArgs: [...single, '--resync-period=2s'],
+    });
     try {
       await world.kube.createServiceNetworking('web', {
         serviceArn: world.serviceArn,
@@ -310,7 +318,11 @@ describe('ServiceNetworking', () => {
   });
 
   test('a service deleted out of band is reported, and deleting the object then needs no AWS call', async () => {
-    const world = await env.world({ serviceLinkedRole: true, operatorArgs: single });
+    // Only a resync notices a change in AWS: nothing changes in Kubernetes.
+    const world = await env.world({
+      serviceLinkedRole: true,
+      operatorArgs: [...single, '--resync-period=2s'],
+    });
     try {
       await world.kube.createServiceNetworking('web', {
         serviceArn: world.serviceArn,
