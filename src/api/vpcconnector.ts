@@ -213,6 +213,14 @@ export const vpcConnectorStatus = object({
   deletionRequestedAt: optional(
     string({ format: 'date-time', description: 'When AWS accepted the deletion of the current connector.' }),
   ),
+  recordedAt: optional(
+    string({
+      format: 'date-time',
+      description:
+        'When the operator recorded the current connector (created or adopted): AWS reads may lag a fresh ' +
+        'create for a while, during which a connector not found yet is not taken for deleted.',
+    }),
+  ),
   serviceLinkedRoleDeletion: optional(
     object(
       { taskId: string(), startedAt: string({ format: 'date-time' }) },

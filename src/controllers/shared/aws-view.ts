@@ -2,8 +2,9 @@
 // polling per object (DESIGN.md §3 "Observation is shared"). One ListServices answers every pass of a
 // region that starts while it is in flight or within `servicesMaxAgeMs` of it; a service a ServiceNetworking
 // names is served from that listing when it is fresh enough and described on its own otherwise; a service's
-// tags are read once and then known from the operator's own writes. The operator's own mutations update or
-// invalidate what they change, so a pass never decides on a view older than its own last write.
+// tags are read once and then known from the operator's own writes (a read right after a write can show the
+// old tags: AWS's tag reads lag). The operator's own mutations update or invalidate what they change, so a
+// pass never decides on a view older than its own last write.
 import type {
   AwsGateway,
   CallOptions,
@@ -100,20 +101,31 @@ export class AwsView {
     return tags;
   }
 
+  /**
+   * TagResource; on success the view knows the written tags from the write itself (AWS's tag reads can lag
+   * a change by seconds, and a read right after would show the old ones). On failure the next read asks AWS.
+   */
   async tagResource(arn: string, tags: Tags, call: Call): Promise<void> {
     try {
       await this.#gateway.appRunner.tagResource(arn, tags, call);
-    } finally {
-      // Whether or not the answer arrived, the next read asks AWS.
+    } catch (err) {
       this.#tags.delete(arn);
+      throw err;
     }
+    this.#tags.set(arn, { ...this.#tags.get(arn), ...tags });
   }
 
+  /** UntagResource; like tagResource, the view then knows the keys are gone. */
   async untagResource(arn: string, keys: readonly string[], call: Call): Promise<void> {
     try {
       await this.#gateway.appRunner.untagResource(arn, keys, call);
-    } finally {
+    } catch (err) {
       this.#tags.delete(arn);
+      throw err;
+    }
+    const known = this.#tags.get(arn);
+    if (known !== undefined) {
+      this.#tags.set(arn, Object.fromEntries(Object.entries(known).filter(([key]) => !keys.includes(key))));
     }
   }
 

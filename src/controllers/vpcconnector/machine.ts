@@ -31,6 +31,11 @@ export { TERMINAL_RETRY_MS };
  * way, whatever AWS's words.
  */
 export const CREATE_REFUSAL_CONFIRM_MS = 10_000;
+/**
+ * How long AWS's reads may lag a create (DescribeVpcConnector not finding the connector yet, a name lookup
+ * finding it without its tags) before the operator takes what it reads at its word.
+ */
+export const READ_LAG_WINDOW_MS = 60_000;
 
 export const Requeue = {
   confirm: 5_000,
@@ -253,6 +258,17 @@ const guards = {
   hasRetiring: (o: Observation) => o.status.retiring !== undefined,
   nameTakenByUs: (o: Observation) => o.byName?.owned === true,
   nameTakenByOther: (o: Observation) => o.byName !== undefined && !o.byName.owned,
+  currentNotVisibleYet: (o: Observation) =>
+    o.status.arn !== undefined &&
+    (o.current === undefined || (o.current.active && Object.keys(o.current.tags ?? {}).length === 0)) &&
+    o.status.recordedAt !== undefined &&
+    o.now.getTime() - o.status.recordedAt.getTime() < READ_LAG_WINDOW_MS,
+  nameTakenWithoutTagsYet: (o: Observation) =>
+    o.byName !== undefined &&
+    !o.byName.owned &&
+    Object.keys(o.byName.tags ?? {}).length === 0 &&
+    o.status.createIntent !== undefined &&
+    o.now.getTime() - o.status.createIntent.requestedAt.getTime() < READ_LAG_WINDOW_MS,
   createRefusedRecently: (o: Observation) =>
     o.status.createIntent?.refused !== undefined &&
     o.byName === undefined &&
@@ -348,6 +364,32 @@ const chart = defineStatechart({
       params: (o: Observation) => ({ arn: ownedActive(o)[0]?.arn ?? '' }),
       report: (o: Observation) =>
         reconciling(R.Deleting, `Deleting connector ${ownedActive(o)[0]?.name ?? ''}.`, Requeue.confirm),
+    },
+    settlingNewConnector: {
+      description:
+        'Deleting moments after a create: the connector is not readable yet, so it cannot be taken for gone.',
+      when: ['isDeleting', 'currentNotVisibleYet'],
+      action: 'waitForCreateToSettle',
+      params: (o: Observation) => ({ name: o.status.arn ?? '' }),
+      report: (o: Observation) =>
+        reconciling(
+          R.WaitingForDeletion,
+          `Connector ${o.status.arn ?? ''}, created moments ago, is not readable in AWS yet; deleting it once it is.`,
+          Requeue.refusalLookup,
+        ),
+    },
+    settlingTags: {
+      description:
+        'Deleting while a connector by our name shows no tags yet: they may still be on their way.',
+      when: ['isDeleting', 'nameTakenWithoutTagsYet'],
+      action: 'waitForCreateToSettle',
+      params: (o: Observation) => ({ name: o.byName?.name ?? '' }),
+      report: (o: Observation) =>
+        reconciling(
+          R.WaitingForDeletion,
+          `Connector ${o.byName?.name ?? ''} shows no tags yet; deciding whose it is before letting the object go.`,
+          Requeue.refusalLookup,
+        ),
     },
     settlingCreateIntent: {
       description:
@@ -557,6 +599,19 @@ const chart = defineStatechart({
           `Adopting connector ${o.byName?.name ?? ''}, which carries this object's ownership tags.`,
         ),
     },
+    waitingForTags: {
+      description:
+        'A connector by our name shows no tags yet, moments after our create intent: AWS may not show them yet.',
+      when: ['nameTakenWithoutTagsYet'],
+      action: 'waitForCreateToSettle',
+      params: (o: Observation) => ({ name: o.byName?.name ?? '' }),
+      report: (o: Observation) =>
+        reconciling(
+          R.Adopting,
+          `Connector ${o.byName?.name ?? ''} shows no tags yet (AWS's tag reads lag a create); looking again before deciding whose it is.`,
+          Requeue.refusalLookup,
+        ),
+    },
     nameConflict: {
       description:
         'The name is taken by a connector that is not this object’s (invariant 9): never adopt it.',
@@ -637,6 +692,19 @@ const chart = defineStatechart({
       params: (o: Observation) => ({ region: o.desired.region, name: o.desired.name }),
       report: (o: Observation) =>
         reconciling(R.Creating, `Creating connector ${o.desired.name} in ${o.desired.region}.`),
+    },
+    waitingForNewConnector: {
+      description:
+        'The connector recorded moments ago is not readable yet (reads lag a create): never recreate it.',
+      when: ['currentNotVisibleYet'],
+      action: 'waitForCreateToSettle',
+      params: (o: Observation) => ({ name: o.status.arn ?? '' }),
+      report: (o: Observation) =>
+        reconciling(
+          R.Creating,
+          `Connector ${o.status.arn ?? ''} was created moments ago and AWS does not show it (or its tags) yet; looking again.`,
+          Requeue.refusalLookup,
+        ),
     },
     recreatingAfterDrift: {
       description: 'The connector in status was deleted out of band: start over with a new create intent.',

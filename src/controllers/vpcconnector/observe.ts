@@ -113,6 +113,8 @@ export interface Observation {
     };
     retiring?: { arn: string; name: string; deletionRequestedAt?: Date };
     deletionRequestedAt?: Date;
+    /** When the connector in status was recorded (created or adopted). */
+    recordedAt?: Date;
     roleDeletion?: { taskId: string; startedAt: Date };
     failure?: RecordedFailure;
   };
@@ -236,6 +238,7 @@ export function observe({ object, serviceNetworkings, aws, settings, now }: Obse
   if (status.deletionRequestedAt !== undefined) {
     observation.status.deletionRequestedAt = new Date(status.deletionRequestedAt);
   }
+  if (status.recordedAt !== undefined) observation.status.recordedAt = new Date(status.recordedAt);
   if (status.serviceLinkedRoleDeletion !== undefined) {
     observation.status.roleDeletion = {
       taskId: status.serviceLinkedRoleDeletion.taskId,

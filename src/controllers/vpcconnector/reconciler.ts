@@ -205,7 +205,7 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
           call,
         );
         const replaces = action.type === 'createReplacement' ? action.params.replaces : undefined;
-        recordConnector(status, created, replaces);
+        recordConnector(status, created, replaces, at);
         log.info('Created connector', { arn: created.arn, region, replaces });
         pass.event(
           'Normal',
@@ -218,7 +218,7 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
       }
       case 'adoptConnector': {
         const { arn, name, revision, replaces } = action.params;
-        recordConnector(status, { arn, name, revision }, replaces);
+        recordConnector(status, { arn, name, revision }, replaces, at);
         log.info('Adopted connector', { arn });
         pass.event(
           'Normal',
@@ -242,6 +242,7 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
       case 'recreateAfterDrift': {
         const { goneArn, region, name } = action.params;
         forgetConnector(status);
+        delete status.recordedAt;
         status.region = region;
         status.createIntent = { name, requestedAt: at };
         log.info('Found connector deleted out of band; recorded a new create intent', { goneArn });
@@ -449,6 +450,7 @@ function recordConnector(
   status: VpcConnectorStatus,
   connector: Pick<ConnectorObservation, 'arn' | 'name' | 'revision'>,
   replaces: string | undefined,
+  at: string,
 ): void {
   if (replaces !== undefined && replaces !== '' && replaces !== connector.arn) {
     status.retiring = { arn: replaces, name: status.vpcConnectorName ?? nameInArn(replaces) };
@@ -457,6 +459,7 @@ function recordConnector(
   status.vpcConnectorName = connector.name;
   status.vpcConnectorRevision = connector.revision;
   status.awsStatus = 'ACTIVE';
+  status.recordedAt = at;
   delete status.createIntent;
   delete status.deletionRequestedAt;
 }

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { OwnershipTag } from '../../../src/api/constants.ts';
 import {
   CREATE_REFUSAL_CONFIRM_MS,
+  READ_LAG_WINDOW_MS,
   DELETE_CONFIRM_WINDOW_MS,
   Requeue,
   ROLE_DELETION_RETRY_MS,
@@ -211,6 +212,26 @@ const cases: Case[] = [
     state: 'deletingConnector',
     action: 'deleteConnector',
     params: { arn: CONNECTOR_ARN },
+  },
+  {
+    name: 'does not let the object go while the connector it created moments ago is not readable yet',
+    given: observation({
+      deleting: true,
+      current: undefined,
+      status: { region: 'us-east-1', arn: CONNECTOR_ARN, recordedAt: ago(5_000) },
+    }),
+    state: 'settlingNewConnector',
+    action: 'waitForCreateToSettle',
+  },
+  {
+    name: 'does not let the object go while a connector by our name shows no tags yet',
+    given: fresh({
+      deleting: true,
+      status: { region: 'us-east-1', createIntent: { name: 'team-a-web', requestedAt: ago(5_000) } },
+      byName: connector({ tags: {}, owned: false }),
+    }),
+    state: 'settlingTags',
+    action: 'waitForCreateToSettle',
   },
   {
     name: 'waits out the confirm window before concluding that a just-requested create left no connector',
@@ -568,6 +589,17 @@ const cases: Case[] = [
     params: { arn: CONNECTOR_ARN },
   },
   {
+    name: 'looks again, instead of reporting a conflict, when a connector by our name shows no tags moments after our intent',
+    given: fresh({
+      status: { region: 'us-east-1', createIntent: { name: 'team-a-web', requestedAt: ago(5_000) } },
+      byName: connector({ tags: {}, owned: false }),
+    }),
+    state: 'waitingForTags',
+    action: 'waitForCreateToSettle',
+    params: { name: 'team-a-web' },
+    requeueAfterMs: Requeue.refusalLookup,
+  },
+  {
     name: 'reports a name taken by another cluster’s connector as Stalled and never adopts it (invariant 9)',
     given: fresh({ status: { region: 'us-east-1', createIntent: intent('team-a-web') }, byName: foreign() }),
     state: 'nameConflict',
@@ -665,6 +697,34 @@ const cases: Case[] = [
     state: 'recordingCreateIntent',
     action: 'recordCreateIntent',
     params: { region: 'us-east-1', name: 'team-a-web' },
+  },
+  {
+    name: 'never recreates a connector it recorded moments ago that AWS does not show yet (reads lag a create)',
+    given: observation({
+      current: undefined,
+      status: { region: 'us-east-1', arn: CONNECTOR_ARN, recordedAt: ago(5_000) },
+    }),
+    state: 'waitingForNewConnector',
+    action: 'waitForCreateToSettle',
+    requeueAfterMs: Requeue.refusalLookup,
+  },
+  {
+    name: 'does not call its own fresh connector foreign while AWS shows no tags on it yet',
+    given: observation({
+      current: connector({ tags: {}, owned: false }),
+      status: { region: 'us-east-1', arn: CONNECTOR_ARN, recordedAt: ago(3_000) },
+    }),
+    state: 'waitingForNewConnector',
+    action: 'waitForCreateToSettle',
+  },
+  {
+    name: 'takes a connector recorded longer ago than the read lag and now missing as deleted out of band',
+    given: observation({
+      current: undefined,
+      status: { region: 'us-east-1', arn: CONNECTOR_ARN, recordedAt: ago(READ_LAG_WINDOW_MS) },
+    }),
+    state: 'recreatingAfterDrift',
+    action: 'recreateAfterDrift',
   },
   {
     name: 'recreates a connector deleted out of band, starting with a new intent',
