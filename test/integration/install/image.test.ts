@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -40,6 +41,8 @@ import {
 
 const dockerfile: Stage[] = parseDockerfile(readFileSync(join(root, 'Dockerfile'), 'utf8'));
 const node24 = realpathSync(join(root, 'node_modules', 'node', 'bin', 'node'));
+/** Where the test puts the base image's node (a copy of node24 the image's user can reach). */
+const baseNode = (dir: string): string => join(dir, 'base-image-node', 'node');
 
 /** Root can give the container its own PID namespace, mounts and user; anyone else runs it plainly. */
 function canIsolate(): boolean {
@@ -80,13 +83,18 @@ describe('the container image, replayed from the Dockerfile', () => {
     // Under /var/tmp, not /tmp: the container gets a /tmp of its own, which would hide the image.
     dir = mkdtempSync(join(isolate ? '/var/tmp' : tmpdir(), 'apprunner-net-image-'));
     chmodSync(dir, 0o755);
+    // The base image's node, where the image's user can run it: the checkout may sit in a directory only
+    // root can enter (a CI clone in a 0700 temp dir), and the container's user is uid 1000.
+    mkdirSync(join(dir, 'base-image-node'), { mode: 0o755 });
+    copyFileSync(node24, baseNode(dir));
+    chmodSync(baseNode(dir), 0o755);
     const started = Date.now();
     image = replay({
       context: root,
       dockerfile,
       into: join(dir, 'stages'),
       // The base image's node first; npm is the machine's, run by that node.
-      path: `${dirname(node24)}:/usr/local/bin:/usr/bin:/bin`,
+      path: `${dirname(baseNode(dir))}:/usr/local/bin:/usr/bin:/bin`,
     });
     console.log(`# replayed the Dockerfile in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
@@ -152,7 +160,7 @@ describe('the container image, replayed from the Dockerfile', () => {
     chmodSync(podTmp, 0o1777);
     const containerEnvironment: NodeJS.ProcessEnv = {
       // What the image's runtime sets: its PATH (node first), ENV and the user's HOME (read-only here).
-      PATH: `${dirname(node24)}:/usr/local/bin:/usr/bin:/bin`,
+      PATH: `${dirname(baseNode(dir))}:/usr/local/bin:/usr/bin:/bin`,
       HOME: home,
       ...image.env,
       ...containerEnv(container.env, { name: 'apprunner-net-6f7d5c9b8-k2x9q', namespace }),
