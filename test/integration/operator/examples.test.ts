@@ -126,10 +126,8 @@ describe('the examples, end to end with kubectl', { concurrency: false }, () => 
       args: ['--service-linked-role-deletion=WhenUnused', ...args],
     });
 
-  const applyAndWait = async (k: string, operator: OperatorProcess, s: Sim): Promise<void> => {
-    const applied = await runKubectl(k, cluster.kubeconfigPath, ['apply', '-f', examples]);
-    assert.equal(applied.code, 0, applied.out);
-    const startedAt = Date.now();
+  /** `kubectl wait --for=condition=Ready` on every object of both kinds in the examples' namespace. */
+  const waitAllReady = async (k: string, operator: OperatorProcess, timeout: string): Promise<void> => {
     for (const kind of ['vpcconnector', 'servicenetworking']) {
       const waited = await runKubectl(k, cluster.kubeconfigPath, [
         'wait',
@@ -138,10 +136,17 @@ describe('the examples, end to end with kubectl', { concurrency: false }, () => 
         '--for=condition=Ready',
         kind,
         '--all',
-        '--timeout=120s',
+        `--timeout=${timeout}`,
       ]);
       assert.equal(waited.code, 0, `${waited.out}\n${operator.tail()}`);
     }
+  };
+
+  const applyAndWait = async (k: string, operator: OperatorProcess, s: Sim): Promise<void> => {
+    const applied = await runKubectl(k, cluster.kubeconfigPath, ['apply', '-f', examples]);
+    assert.equal(applied.code, 0, applied.out);
+    const startedAt = Date.now();
+    await waitAllReady(k, operator, '120s');
     const calls = (await s.calls()).filter(isOperator);
     console.log(
       `examples: Ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s with ${calls.length} AWS calls`,
@@ -221,18 +226,7 @@ describe('the examples, end to end with kubectl', { concurrency: false }, () => 
         moves.every((m) => m.seq < (deletedOld?.seq ?? 0)),
         'both moved before the old connector went',
       );
-      for (const kind of ['vpcconnector', 'servicenetworking']) {
-        const waited = await runKubectl(kubectl, cluster.kubeconfigPath, [
-          'wait',
-          '-n',
-          NS,
-          '--for=condition=Ready',
-          kind,
-          '--all',
-          '--timeout=60s',
-        ]);
-        assert.equal(waited.code, 0, `${waited.out}\n${operator.tail()}`);
-      }
+      await waitAllReady(kubectl, operator, '60s');
 
       const before = (await s.calls()).length;
       const startedAt = Date.now();
