@@ -16,7 +16,7 @@ import {
   type Report,
   type StateSpec,
 } from '../../runtime/index.ts';
-import { TERMINAL_RETRY_MS } from '../shared/failures.ts';
+import { awaitingSpecChange, TERMINAL_RETRY_MS } from '../shared/failures.ts';
 import {
   desiredNetwork,
   detachedNetwork,
@@ -139,10 +139,7 @@ const guards = {
   claimedEarlier: (o: Observation) => o.earlierClaimant !== undefined,
   operationInFlight: trackingInFlight,
   operationEndedBadly: trackedEndedBadly,
-  failedForThisGeneration: (o: Observation) =>
-    o.status.failure !== undefined &&
-    o.status.failure.generation === o.generation &&
-    o.now.getTime() - o.status.failure.since.getTime() < TERMINAL_RETRY_MS,
+  failedForThisGeneration: (o: Observation) => awaitingSpecChange(o.status.failure, o.generation, o.now),
   detachFailedRecently: (o: Observation) =>
     o.status.operationFailure !== undefined && o.now.getTime() < retryAt(o, DETACH_RETRY_MS),
   operationFailedForThisGeneration: (o: Observation) =>

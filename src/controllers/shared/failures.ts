@@ -120,3 +120,16 @@ export function recordedFailure(
     since: new Date(stalled.lastTransitionTime),
   };
 }
+
+/** Whether a recorded refusal of this generation is still being waited on (an edit, or TERMINAL_RETRY_MS). */
+export function awaitingSpecChange(
+  failure: RecordedFailure | undefined,
+  generation: number,
+  now: Date,
+): boolean {
+  return (
+    failure !== undefined &&
+    failure.generation === generation &&
+    now.getTime() - failure.since.getTime() < TERMINAL_RETRY_MS
+  );
+}

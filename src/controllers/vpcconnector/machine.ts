@@ -17,7 +17,7 @@ import {
   type Report,
   type StateSpec,
 } from '../../runtime/index.ts';
-import { TERMINAL_RETRY_MS } from '../shared/failures.ts';
+import { awaitingSpecChange, TERMINAL_RETRY_MS } from '../shared/failures.ts';
 import type { Observation, SeenConnector } from './observe.ts';
 
 /** How long a deletion AWS accepted may still read ACTIVE before the operator asks again. */
@@ -246,10 +246,7 @@ const guards = {
     o.activeConnectorsInManagedRegions === 0,
   observedConnectorMissing: (o: Observation) => o.observed?.active !== true,
   observedConnectorDiffers: (o: Observation) => observedDifferences(o).length > 0,
-  failedForThisGeneration: (o: Observation) =>
-    o.status.failure !== undefined &&
-    o.status.failure.generation === o.generation &&
-    o.now.getTime() - o.status.failure.since.getTime() < TERMINAL_RETRY_MS,
+  failedForThisGeneration: (o: Observation) => awaitingSpecChange(o.status.failure, o.generation, o.now),
   roleMissing: (o: Observation) => o.role?.exists === false,
   retiringGone: (o: Observation) => o.status.retiring !== undefined && o.retiring?.active !== true,
   retiringInUse: (o: Observation) => (o.retiring?.users.length ?? 0) > 0,
