@@ -138,6 +138,8 @@ export async function runOperator(
     registry: metrics.registry,
     userAgentAppId: 'apprunner-net',
     requestTimeoutMs: options.awsCallTimeoutMs,
+    // One gateway, so one set of buckets, for every kind: the budget is the account's, not a controller's.
+    limits: { appRunner: options.appRunnerLimit, iam: options.iamLimit },
     ...(options.awsEndpointUrl === undefined ? {} : { endpoint: options.awsEndpointUrl }),
     ...(credentials === undefined ? {} : { credentials }),
   });

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { Pattern } from './api/common.ts';
 import type { Tenancy } from './controllers/servicenetworking/observe.ts';
 import type { ServiceLinkedRoleDeletion } from './controllers/vpcconnector/observe.ts';
+import { defaultAppRunnerLimit, defaultIamLimit, type RateLimit } from './aws/rate-limiter.ts';
 import { isLogLevel, type LogLevel } from './runtime/index.ts';
 
 export interface RunOptions {
@@ -18,6 +19,10 @@ export interface RunOptions {
   awsCallTimeoutMs: number;
   /** Bound on one reconcile pass; its AWS calls are aborted when it passes. */
   reconcileTimeoutMs: number;
+  /** Client-side request budget per account and region for App Runner, shared by every kind. */
+  appRunnerLimit: RateLimit;
+  /** Client-side request budget per account for IAM (global). */
+  iamLimit: RateLimit;
   leaderElect: boolean;
   leaderElectNamespace: string;
   leaderElectName: string;
@@ -67,6 +72,14 @@ AWS credentials: the SDK's default chain (environment, profile, IRSA / pod ident
       one AWS HTTP attempt without an answer within this fails and is retried
   --reconcile-timeout DURATION           APPRUNNER_NET_RECONCILE_TIMEOUT          2m
       one reconcile pass longer than this is aborted and retried with backoff
+  --apprunner-rate-limit N               APPRUNNER_NET_APPRUNNER_RATE_LIMIT       5
+      App Runner requests per second, per account and region, every attempt and retry included
+      (AWS publishes no limit; raise it when the account's limit is known to be higher)
+  --apprunner-burst N                    APPRUNNER_NET_APPRUNNER_BURST            10
+      App Runner requests that may go out back to back after a quiet period
+  --iam-rate-limit N                     APPRUNNER_NET_IAM_RATE_LIMIT             2
+      IAM requests per second (IAM is global and shared with every other tool in the account)
+  --iam-burst N                          APPRUNNER_NET_IAM_BURST                  5
   --namespace NS                         APPRUNNER_NET_NAMESPACE
       watch only this namespace (default: all namespaces)
   --leader-elect / --no-leader-elect     APPRUNNER_NET_LEADER_ELECT (true|false)  false
@@ -102,6 +115,10 @@ const flagSpec = {
   'resync-period': { type: 'string' },
   'aws-call-timeout': { type: 'string' },
   'reconcile-timeout': { type: 'string' },
+  'apprunner-rate-limit': { type: 'string' },
+  'apprunner-burst': { type: 'string' },
+  'iam-rate-limit': { type: 'string' },
+  'iam-burst': { type: 'string' },
   namespace: { type: 'string' },
   'leader-elect': { type: 'boolean' },
   'leader-elect-namespace': { type: 'string' },
@@ -146,6 +163,17 @@ function parseInteger(text: string, what: string, min: number, max: number): num
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < min || value > max) {
     throw new UsageError(`${what} must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+/** A positive request rate; fractions allowed (0.5 = one request every 2 s). */
+function parseRate(text: string, what: string): number {
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0) || value > 10_000) {
+    throw new UsageError(
+      `${what} must be a number of requests per second above 0 (at most 10000), got "${text}"`,
+    );
   }
   return value;
 }
@@ -243,6 +271,25 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
     resyncPeriodMs: parseDuration(get('resync-period') ?? '10m'),
     awsCallTimeoutMs: positiveDuration(get('aws-call-timeout') ?? '20s', '--aws-call-timeout'),
     reconcileTimeoutMs: positiveDuration(get('reconcile-timeout') ?? '2m', '--reconcile-timeout'),
+    appRunnerLimit: {
+      ratePerSecond: parseRate(
+        get('apprunner-rate-limit') ?? String(defaultAppRunnerLimit.ratePerSecond),
+        '--apprunner-rate-limit',
+      ),
+      burst: parseInteger(
+        get('apprunner-burst') ?? String(defaultAppRunnerLimit.burst),
+        '--apprunner-burst',
+        1,
+        10_000,
+      ),
+    },
+    iamLimit: {
+      ratePerSecond: parseRate(
+        get('iam-rate-limit') ?? String(defaultIamLimit.ratePerSecond),
+        '--iam-rate-limit',
+      ),
+      burst: parseInteger(get('iam-burst') ?? String(defaultIamLimit.burst), '--iam-burst', 1, 10_000),
+    },
     leaderElect,
     leaderElectNamespace: get('leader-elect-namespace') ?? podNamespace(env),
     leaderElectName: get('leader-elect-name') ?? 'apprunner-net',

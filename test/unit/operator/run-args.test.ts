@@ -22,6 +22,8 @@ void describe('apprunner-net run flags', () => {
       resyncPeriodMs: 600_000,
       awsCallTimeoutMs: 20_000,
       reconcileTimeoutMs: 120_000,
+      appRunnerLimit: { ratePerSecond: 5, burst: 10 },
+      iamLimit: { ratePerSecond: 2, burst: 5 },
       leaderElect: false,
       leaderElectNamespace: 'ops',
       leaderElectName: 'apprunner-net',
@@ -59,6 +61,16 @@ void describe('apprunner-net run flags', () => {
         argv: [...required, '--aws-call-timeout', '5s', '--reconcile-timeout', '1m30s'],
         env: {},
         expect: { awsCallTimeoutMs: 5_000, reconcileTimeoutMs: 90_000 },
+      },
+      {
+        reason:
+          'request budgets for an account whose limits are known, a fractional IAM rate from the environment',
+        argv: [...required, '--apprunner-rate-limit', '50', '--apprunner-burst=100', '--iam-burst', '2'],
+        env: { APPRUNNER_NET_IAM_RATE_LIMIT: '0.5' },
+        expect: {
+          appRunnerLimit: { ratePerSecond: 50, burst: 100 },
+          iamLimit: { ratePerSecond: 0.5, burst: 2 },
+        },
       },
       {
         reason: 'a single-tenant cluster grants every namespace every service',
@@ -159,6 +171,17 @@ void describe('apprunner-net run flags', () => {
         argv: [...required, '--aws-account-id', '12345'],
         message: /--aws-account-id must be 12 digits/,
       },
+      {
+        reason: 'a rate of zero would never send a request',
+        argv: [...required, '--apprunner-rate-limit', '0'],
+        message: /--apprunner-rate-limit must be a number of requests per second above 0/,
+      },
+      {
+        reason: 'a rate that is not a number',
+        argv: [...required, '--iam-rate-limit', 'fast'],
+        message: /--iam-rate-limit/,
+      },
+      { reason: 'a burst of zero', argv: [...required, '--iam-burst', '0'], message: /--iam-burst must be/ },
       { reason: 'zero workers', argv: [...required, '--concurrency', '0'], message: /--concurrency must be/ },
       {
         reason: 'a port out of range',
