@@ -1,7 +1,17 @@
 // Schema pieces both kinds share: AWS identifier formats (aws/semantics.md §2.2 and §4), the metav1
 // Condition shape, and the object metadata the operator reads.
 import { RESERVED_TAG_PREFIX } from './constants.ts';
-import { array, integer, literal, map, object, optional, string, type Infer } from './schema.ts';
+import {
+  array,
+  integer,
+  literal,
+  map,
+  object,
+  optional,
+  string,
+  type CelRule,
+  type Infer,
+} from './schema.ts';
 
 // The API server evaluates `pattern` with Go's RE2: anchors and classes only, no look-around.
 export const Pattern = {
@@ -20,16 +30,49 @@ export const Pattern = {
   conditionReason: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
 } as const;
 
-/** Lengths that bound CEL cost estimates and match AWS (an ARN is at most 1011 characters). */
+/**
+ * Lengths that bound CEL cost estimates and match AWS (an ARN is at most 1011 characters). The id bounds sit
+ * well above the longest id (24 and 20 characters) so that a near miss, such as a stray newline or a zero-width
+ * space, fails the pattern, whose message shows the value escaped, rather than a bare "Too long".
+ */
 export const MaxLength = {
-  subnetId: 24,
-  securityGroupId: 20,
+  subnetId: 64,
+  securityGroupId: 64,
   region: 32,
   arn: 1011,
   objectName: 253,
   tagKey: 128,
   tagValue: 256,
 } as const;
+
+/**
+ * The partition an ARN must name for its region (arn:<partition>:<service>:<region>:...): China regions are
+ * `aws-cn`, GovCloud `aws-us-gov`, the isolated regions their own, every other region `aws`.
+ * A CEL expression over `self`, a string that already matched an ARN pattern.
+ */
+const expectedPartition =
+  "(self.split(':')[3].startsWith('cn-') ? 'aws-cn' : self.split(':')[3].startsWith('us-gov-') ? 'aws-us-gov' : " +
+  "self.split(':')[3].contains('-isob-') ? 'aws-iso-b' : self.split(':')[3].contains('-isoe-') ? 'aws-iso-e' : " +
+  "self.split(':')[3].contains('-isof-') ? 'aws-iso-f' : self.split(':')[3].contains('-iso-') ? 'aws-iso' : 'aws')";
+
+/** CEL rules of an ARN field: its partition agrees with its region (a look-alike such as aws-cn in us-east-1). */
+export function arnValidations(): CelRule[] {
+  return [
+    {
+      rule: `self.split(':')[1] == ${expectedPartition}`,
+      message:
+        "the ARN's partition does not match its region (aws-cn is for cn-* regions, aws-us-gov for us-gov-*, " +
+        'aws for the commercial regions)',
+    },
+  ];
+}
+
+/**
+ * Characters no tag should carry: control characters, line and paragraph separators (AWS's `.` patterns
+ * refuse them) and invisible format characters such as a zero-width space or a bidirectional override, which
+ * make a key look like another one. A CEL raw string for RE2.
+ */
+const invisible = "r'[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}]'";
 
 export const condition = object({
   type: string({ maxLength: 316, description: 'Ready, Reconciling, Stalled, or a domain condition.' }),
@@ -69,6 +112,12 @@ export function tags(description: string) {
       {
         rule: `self.all(k, !k.startsWith('${RESERVED_TAG_PREFIX}'))`,
         message: `tag keys under '${RESERVED_TAG_PREFIX}' are reserved for the operator's ownership tags`,
+      },
+      {
+        rule: `self.all(k, !k.matches(${invisible}) && !self[k].matches(${invisible}))`,
+        message:
+          'tag keys and values must not contain control characters, line separators or invisible characters ' +
+          '(such as a zero-width space)',
       },
     ],
   });

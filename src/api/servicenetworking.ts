@@ -2,7 +2,7 @@
 // connector or the default, ingress visibility, IP address type). The operator never creates or deletes
 // services. Single source of crds/apprunnernet.dev_servicenetworkings.yaml and of the TypeScript types.
 import type { API_VERSION, Kind } from './constants.ts';
-import { conditions, MaxLength, Pattern, type ObjectMeta } from './common.ts';
+import { arnValidations, conditions, MaxLength, Pattern, type ObjectMeta } from './common.ts';
 import { boolean, integer, literal, object, optional, string, withDefault, type Infer } from './schema.ts';
 
 export const EgressType = { VPC: 'VPC', DEFAULT: 'DEFAULT' } as const;
@@ -29,6 +29,7 @@ const egress = object(
         pattern: Pattern.connectorArn,
         maxLength: MaxLength.arn,
         description: 'The full ARN of a connector the operator does not manage.',
+        validations: arnValidations(),
       }),
     ),
   },
@@ -59,6 +60,7 @@ export const serviceNetworkingSpec = object(
           rule: 'self == oldSelf',
           message: 'spec.serviceArn cannot change; create another ServiceNetworking for another service',
         },
+        ...arnValidations(),
       ],
     }),
     egress,
@@ -85,6 +87,15 @@ export const serviceNetworkingSpec = object(
           "!has(self.egress.vpcConnectorArn) || self.egress.vpcConnectorArn.split(':')[3] == " +
           "self.serviceArn.split(':')[3]",
         message: 'spec.egress.vpcConnectorArn must be in the same region as spec.serviceArn',
+        fieldPath: '.egress.vpcConnectorArn',
+      },
+      {
+        rule:
+          "!has(self.egress.vpcConnectorArn) || self.egress.vpcConnectorArn.split(':')[4] == " +
+          "self.serviceArn.split(':')[4]",
+        message:
+          'spec.egress.vpcConnectorArn must be in the same AWS account as spec.serviceArn (App Runner uses ' +
+          "only connectors of the service's own account)",
         fieldPath: '.egress.vpcConnectorArn',
       },
     ],

@@ -2,7 +2,7 @@
 // The schema below is the single source of the CRD (crds/apprunnernet.dev_vpcconnectors.yaml) and of the
 // TypeScript types.
 import type { API_VERSION, Kind } from './constants.ts';
-import { conditions, MaxLength, Pattern, tags, type ObjectMeta } from './common.ts';
+import { arnValidations, conditions, MaxLength, Pattern, tags, type ObjectMeta } from './common.ts';
 import {
   array,
   integer,
@@ -83,6 +83,7 @@ export const vpcConnectorSpec = object(
         pattern: Pattern.connectorArn,
         maxLength: MaxLength.arn,
         description: 'managementPolicy Observe only: the full ARN of the existing connector to observe.',
+        validations: arnValidations(),
       }),
     ),
     tags: optional(tags('Tags for the connector, applied on top of the operator ownership tags.')),
@@ -127,6 +128,14 @@ export const vpcConnectorSpec = object(
           'spec.vpcConnectorArn is only for managementPolicy Observe; the operator reports the ARN of a ' +
           'managed connector in status.vpcConnectorArn',
         fieldPath: '.vpcConnectorArn',
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: "!has(self.tags) || self.managementPolicy == 'Manage'",
+        message:
+          'spec.tags is only for managementPolicy Manage: Observe never changes the connector, so the tags ' +
+          'would be silently ignored',
+        fieldPath: '.tags',
         reason: 'FieldValueForbidden',
       },
       {

@@ -175,6 +175,51 @@ const invalidOnCreate: CreateCase[] = [
     message: /spec\.tags\.team: Too long: may not be (longer|more) than 256/,
   },
   {
+    name: 'rejects a tag key with a zero-width space, which would pass for another key',
+    kind: Kind.VpcConnector,
+    spec: vpcc({ tags: { 'te\u200bam': 'a' } }),
+    message:
+      'tag keys and values must not contain control characters, line separators or invisible characters',
+  },
+  {
+    name: 'rejects a tag value with a newline, which AWS refuses',
+    kind: Kind.VpcConnector,
+    spec: vpcc({ tags: { team: 'a\nadmin: true' } }),
+    message: 'tag keys and values must not contain control characters',
+  },
+  {
+    name: 'rejects a subnet id with a zero-width space and shows it escaped',
+    kind: Kind.VpcConnector,
+    spec: vpcc({ subnets: ['subnet-01234567\u200b89abcdef0'] }),
+    message: /spec\.subnets\[0\]: Invalid value: "subnet-01234567\\u200b89abcdef0": .*should match/,
+  },
+  {
+    name: 'rejects tags under Observe, which never changes the connector',
+    kind: Kind.VpcConnector,
+    spec: { managementPolicy: 'Observe', vpcConnectorName: 'legacy-connector', tags: { team: 'a' } },
+    message: 'spec.tags is only for managementPolicy Manage',
+  },
+  {
+    name: 'rejects an observed ARN whose partition does not match its region',
+    kind: Kind.VpcConnector,
+    spec: { managementPolicy: 'Observe', vpcConnectorArn: connectorArn.replace('arn:aws:', 'arn:aws-cn:') },
+    message: "the ARN's partition does not match its region",
+  },
+  {
+    name: 'rejects a service ARN of the GovCloud partition in a commercial region',
+    kind: Kind.ServiceNetworking,
+    spec: svcnet({ serviceArn: serviceArn.replace('arn:aws:', 'arn:aws-us-gov:') }),
+    message: "the ARN's partition does not match its region",
+  },
+  {
+    name: 'rejects a connector ARN of another account than the service',
+    kind: Kind.ServiceNetworking,
+    spec: svcnet({
+      egress: { type: 'VPC', vpcConnectorArn: connectorArn.replace(':123456789012:', ':999999999999:') },
+    }),
+    message: 'spec.egress.vpcConnectorArn must be in the same AWS account as spec.serviceArn',
+  },
+  {
     name: 'rejects a service ARN that is not an App Runner service ARN',
     kind: Kind.ServiceNetworking,
     spec: svcnet({ serviceArn: 'arn:aws:ecs:us-east-1:123456789012:service/payments' }),
@@ -366,6 +411,14 @@ const validOnCreate: Omit<CreateCase, 'message'>[] = [
       ingress: { isPubliclyAccessible: false },
       ipAddressType: 'DUAL_STACK',
       deletionPolicy: 'Retain',
+    }),
+  },
+  {
+    name: 'accepts a service ARN of the China partition in a China region',
+    kind: Kind.ServiceNetworking,
+    spec: svcnet({
+      serviceArn:
+        'arn:aws-cn:apprunner:cn-north-1:123456789012:service/payments/8fe1e10304f84fd2b0df550fe98a71fa',
     }),
   },
   {
