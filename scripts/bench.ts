@@ -1,0 +1,78 @@
+// `npm run bench`: the operator's performance under load, measured end to end (a real API server, the
+// simulator and the operator as separate processes), printed as tables and, for the full profile, written
+// to docs/benchmarks.md. Scenarios, counting and bounds: test/bench/run.ts and docs/benchmarks.md.
+//
+//   npm run bench                             full profile (N = 100, 1,000, 5,000), writes docs/benchmarks.md
+//   npm run bench -- --profile small          N = 20 in about a minute (what CI runs); writes nothing
+//   npm run bench -- --n 100,1000             chosen sizes (full-profile settings otherwise)
+//   npm run bench -- --out /tmp/b.md --json /tmp/b.json
+// Tuning: --rate R and --burst B (the operator's App Runner budget per region; the simulator's buckets
+// follow), --resync 30s, --window 120s (steady state), --edits 20.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../src/run-args.ts';
+import { renderReport } from '../test/bench/report.ts';
+import { runBench, type BenchOptions } from '../test/bench/run.ts';
+
+const profiles = {
+  full: {
+    sizes: [100, 1000, 5000],
+    resync: '30s',
+    window: '120s',
+    edits: 20,
+    perObjectMs: 1_000,
+    out: 'docs/benchmarks.md',
+  },
+  small: { sizes: [20], resync: '8s', window: '32s', edits: 5, perObjectMs: 3_000, out: undefined },
+} as const;
+
+const { values } = parseArgs({
+  options: {
+    profile: { type: 'string', default: 'full' },
+    n: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'string' },
+    rate: { type: 'string', default: '20' },
+    burst: { type: 'string', default: '20' },
+    resync: { type: 'string' },
+    window: { type: 'string' },
+    edits: { type: 'string' },
+  },
+});
+const profileName = values.profile;
+if (profileName !== 'full' && profileName !== 'small') {
+  console.error(`--profile must be full or small, got "${profileName}"`);
+  process.exit(2);
+}
+const profile = profiles[profileName];
+const positive = (text: string, what: string): number => {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v <= 0) {
+    console.error(`${what} must be a positive integer, got "${text}"`);
+    process.exit(2);
+  }
+  return v;
+};
+const sizes =
+  values.n === undefined ? [...profile.sizes] : values.n.split(',').map((t) => positive(t.trim(), '--n'));
+const options: BenchOptions = {
+  sizes,
+  budget: { ratePerSecond: positive(values.rate, '--rate'), burst: positive(values.burst, '--burst') },
+  resyncMs: parseDuration(values.resync ?? profile.resync),
+  steadyWindowMs: parseDuration(values.window ?? profile.window),
+  edits: values.edits === undefined ? profile.edits : positive(values.edits, '--edits'),
+  timeoutMsPerObject: profile.perObjectMs,
+  log: (line) => {
+    console.error(`${new Date().toISOString().slice(11, 19)} ${line}`);
+  },
+};
+
+const result = await runBench(options);
+const report = renderReport(result);
+console.log(report);
+const out = values.out ?? profile.out;
+if (out !== undefined) {
+  writeFileSync(out, report);
+  console.error(`wrote ${out}`);
+}
+if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 1));
