@@ -357,6 +357,14 @@ const chart = defineStatechart({
           Requeue.conflict,
         ),
     },
+    waitingForConnectorToClaim: {
+      description:
+        'Unclaimed, through a VpcConnector that has no ACTIVE connector (or does not exist): claim nothing yet.',
+      when: ['unclaimed', 'waitingForConnector'],
+      action: 'waitForConnector',
+      params: waitForConnectorParams,
+      report: (o: Observation) => waitingForConnectorReport(o),
+    },
     claiming: {
       description: 'No owner recorded on the service: tag it with this object’s identity first.',
       when: ['unclaimed'],
@@ -413,15 +421,8 @@ const chart = defineStatechart({
       description: 'Egress VPC through a VpcConnector that has no ACTIVE connector yet.',
       when: ['waitingForConnector'],
       action: 'waitForConnector',
-      params: (o: Observation) => ({
-        why: o.desiredEgress.connector.state === 'waiting' ? o.desiredEgress.connector.why : '',
-      }),
-      report: (o: Observation) =>
-        reconciling(
-          R.WaitingForConnector,
-          `${o.desiredEgress.connector.state === 'waiting' ? o.desiredEgress.connector.why : ''}; service ${serviceName(o)} is attached once it is ACTIVE.`,
-          Requeue.connector,
-        ),
+      params: waitForConnectorParams,
+      report: (o: Observation) => waitingForConnectorReport(o),
     },
     updating: {
       description: 'AWS differs from spec: send the complete network configuration (UpdateService).',
@@ -463,6 +464,22 @@ export const serviceNetworkingMachine = chart.machine;
 export const STATE_NAMES = chart.stateNames;
 export type StateName = (typeof STATE_NAMES)[number];
 export type Decision = ChartDecision<StateName, ActionParams>;
+
+function waitForConnectorParams(o: Observation): ActionParams['waitForConnector'] {
+  return { why: o.desiredEgress.connector.state === 'waiting' ? o.desiredEgress.connector.why : '' };
+}
+
+/**
+ * Waiting is not Stalled: the VpcConnector may simply be applied later (any order, as GitOps tools apply). A
+ * service is claimed only once it can be attached, so a reference to a missing object writes nothing to AWS.
+ */
+function waitingForConnectorReport(o: Observation): Report {
+  return reconciling(
+    R.WaitingForConnector,
+    `${waitForConnectorParams(o).why}; service ${serviceName(o)} is attached once it is ACTIVE.`,
+    Requeue.connector,
+  );
+}
 
 function failedReport(o: Observation, status: string, requeueAfterMs = FAILED_OPERATION_RETRY_MS): Report {
   return stalled(

@@ -445,6 +445,22 @@ const cases: Case[] = [
     message: /claimed by ServiceNetworking team-b\/payments, created earlier/,
   },
   {
+    name: 'claims nothing while the referenced VpcConnector is missing, so a dangling reference writes nothing to AWS',
+    given: observation({
+      owner: { kind: 'none' },
+      desiredEgress: vpcEgress({ state: 'waiting', why: 'VpcConnector nowhere does not exist' }),
+      service: service({ network: DEFAULT_PUBLIC }),
+      status: { serviceGone: false, readyForGeneration: false },
+    }),
+    state: 'waitingForConnectorToClaim',
+    action: 'waitForConnector',
+    params: { why: 'VpcConnector nowhere does not exist' },
+    kstatus: 'Reconciling',
+    reason: 'WaitingForConnector',
+    requeueAfterMs: Requeue.connector,
+    message: /^VpcConnector nowhere does not exist; service payments is attached once it is ACTIVE\.$/,
+  },
+  {
     name: 'claims an unclaimed service with the ownership tags before any UpdateService',
     given: observation({
       owner: { kind: 'none' },
