@@ -468,7 +468,9 @@ const chart = defineStatechart({
       report: (o: Observation) =>
         stalled(
           R.ObservedConnectorNotFound,
-          `Observe mode: no ACTIVE connector ${o.desired.name} in ${o.desired.region}; create it, or fix spec.vpcConnectorName or spec.vpcConnectorArn.`,
+          o.observeArn === undefined
+            ? `Observe mode: no ACTIVE connector ${o.desired.name} in ${o.desired.region}; create it, or fix spec.vpcConnectorName or spec.region.`
+            : `Observe mode: connector ${o.observeArn} does not exist or is not ACTIVE; fix spec.vpcConnectorArn.`,
           Requeue.observedMissing,
         ),
     },

@@ -124,6 +124,8 @@ export interface Observation {
   byName?: SeenConnector;
   /** Observe mode: the connector named by spec.vpcConnectorArn or spec.vpcConnectorName. */
   observed?: SeenConnector;
+  /** Observe mode by ARN: spec.vpcConnectorArn, which reports name (desired.name is then only a default). */
+  observeArn?: string;
   /** ServiceNetworkings of this namespace whose egress references this object by name. */
   referencedBy: readonly string[];
   role?: RoleObservation;
@@ -134,7 +136,13 @@ export interface Observation {
 
 /** Where the connector lives: the region recorded at creation wins over a later spec or default. */
 export function connectorRegion(object: VpcConnector, settings: OperatorSettings): string {
-  return object.status?.region ?? object.spec.region ?? settings.defaultRegion;
+  return object.status?.region ?? object.spec.region ?? observedArnRegion(object) ?? settings.defaultRegion;
+}
+
+/** Observe by ARN: the region the ARN names (a CEL rule makes spec.region, when set, agree with it). */
+function observedArnRegion(object: VpcConnector): string | undefined {
+  if (object.spec.managementPolicy !== 'Observe') return undefined;
+  return object.spec.vpcConnectorArn?.split(':')[3];
 }
 
 export function desiredName(object: VpcConnector): string {
@@ -204,7 +212,7 @@ export function observe({ object, serviceNetworkings, aws, settings, now }: Obse
     managementPolicy: object.spec.managementPolicy,
     serviceLinkedRoleDeletion: settings.serviceLinkedRoleDeletion,
     desired: {
-      region: object.spec.region ?? status.region ?? settings.defaultRegion,
+      region: object.spec.region ?? status.region ?? observedArnRegion(object) ?? settings.defaultRegion,
       name: desiredName(object),
       subnets: object.spec.subnets ?? [],
       securityGroups: object.spec.securityGroups ?? [],
@@ -218,6 +226,9 @@ export function observe({ object, serviceNetworkings, aws, settings, now }: Obse
       .sort(),
   };
 
+  if (object.spec.managementPolicy === 'Observe' && object.spec.vpcConnectorArn !== undefined) {
+    observation.observeArn = object.spec.vpcConnectorArn;
+  }
   if (status.region !== undefined) observation.status.region = status.region;
   if (status.vpcConnectorArn !== undefined) observation.status.arn = status.vpcConnectorArn;
   if (status.createIntent !== undefined) {

@@ -390,6 +390,16 @@ const cases: Case[] = [
     requeueAfterMs: Requeue.observedMissing,
   },
   {
+    name: 'names the ARN, not a derived name, when the connector observed by ARN does not exist',
+    given: fresh({ managementPolicy: 'Observe', hasFinalizer: false, observeArn: CONNECTOR_ARN }),
+    state: 'observedMissing',
+    action: 'observeOnly',
+    kstatus: 'Stalled',
+    message: new RegExp(
+      `^Observe mode: connector ${CONNECTOR_ARN} does not exist or is not ACTIVE; fix spec\\.vpcConnectorArn\\.$`,
+    ),
+  },
+  {
     name: 'reports Stalled without changing anything when the observed connector has other subnets',
     given: fresh({
       managementPolicy: 'Observe',

@@ -233,6 +233,17 @@ void describe('readPlan', () => {
       plan: { observeArn: CONNECTOR_ARN, role: false },
     },
     {
+      reason: 'Observe by ARN reads the region of the ARN when spec.region is absent, not the default',
+      object: vpcc({
+        spec: {
+          managementPolicy: 'Observe',
+          vpcConnectorArn: CONNECTOR_ARN.replace('us-east-1', 'eu-west-1'),
+        },
+      }),
+      settings,
+      plan: { region: 'eu-west-1' },
+    },
+    {
       reason: 'Observe by name looks the spec name up',
       object: vpcc({ spec: { managementPolicy: 'Observe', vpcConnectorName: 'legacy-connector' } }),
       settings,
