@@ -68,7 +68,10 @@ const options: BenchOptions = {
 };
 
 const result = await runBench(options);
-const report = renderReport(result);
+const report = renderReport(
+  result,
+  ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+);
 console.log(report);
 const out = values.out ?? profile.out;
 if (out !== undefined) {

@@ -24,6 +24,31 @@ export interface ObjectState {
 /** A write counter: "<Kind> <operation>" to count. */
 export type WriteCounts = Record<string, number>;
 
+/** What one status write changed: the top-level status fields, before and after (shortened). */
+export interface WriteSample {
+  write: string;
+  key: string;
+  changed: Record<string, { before: string; after: string }>;
+}
+
+const SAMPLES_PER_WINDOW = 3;
+const shorten = (v: unknown): string => {
+  const text = v === undefined ? 'absent' : JSON.stringify(v);
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+};
+
+function statusChanges(before: string, after: string): WriteSample['changed'] {
+  const a = JSON.parse(before) as Record<string, unknown>;
+  const b = JSON.parse(after) as Record<string, unknown>;
+  const changed: WriteSample['changed'] = {};
+  for (const field of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (JSON.stringify(a[field]) !== JSON.stringify(b[field])) {
+      changed[field] = { before: shorten(a[field]), after: shorten(b[field]) };
+    }
+  }
+  return changed;
+}
+
 interface WatchedObject {
   metadata?: {
     namespace?: string;
@@ -47,6 +72,7 @@ const THROTTLE_TEXT = /throttl|rate exceeded/i;
 export class Observer {
   readonly objects = new Map<string, ObjectState>();
   #writes: WriteCounts = {};
+  #samples: WriteSample[] = [];
   /** Status writes whose conditions quoted a throttling error. */
   throttlesInStatus = 0;
   /** Watch streams that ended and were reopened. */
@@ -74,6 +100,13 @@ export class Observer {
   takeWrites(): WriteCounts {
     const taken = this.#writes;
     this.#writes = {};
+    return taken;
+  }
+
+  /** The first few status writes since the last call, with what they changed (and resets them). */
+  takeSamples(): WriteSample[] {
+    const taken = this.#samples;
+    this.#samples = [];
     return taken;
   }
 
@@ -150,8 +183,16 @@ export class Observer {
       const benchEdit = !state.deleting && state.generation !== before.generation;
       if (!benchDelete && !benchEdit) {
         if (state.finalizers !== before.finalizers) this.#add(`${kind} finalizer`);
-        else if (state.status !== before.status) this.#add(`${kind} status`);
-        else this.#add(`${kind} other`);
+        else if (state.status !== before.status) {
+          this.#add(`${kind} status`);
+          if (this.#samples.length < SAMPLES_PER_WINDOW) {
+            this.#samples.push({
+              write: `${kind} status`,
+              key,
+              changed: statusChanges(before.status, state.status),
+            });
+          }
+        } else this.#add(`${kind} other`);
       }
       if (state.status !== before.status && THROTTLE_TEXT.test(state.status)) this.throttlesInStatus++;
     } else if (phase === 'DELETED' && before !== undefined && before.finalizers !== '') {

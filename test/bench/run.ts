@@ -2,7 +2,7 @@
 // as its own process, the operator as its own process), then the scenarios in order on the same objects:
 // burst converge, restart (SIGKILL and a new process), steady state, edit latency, teardown. Returns
 // figures; report.ts turns them into tables. Nothing here asserts a time.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ import {
   type OperatorProcess,
 } from '../integration/operator/fixtures.ts';
 import { delta, scrape, sumBy, type Scrape } from './metrics.ts';
-import { Observer, type BenchKind, type WriteCounts } from './observer.ts';
+import { Observer, type BenchKind, type WriteCounts, type WriteSample } from './observer.ts';
 import {
   REGIONS,
   convergeBound,
@@ -126,6 +126,8 @@ export interface PhaseFigures {
   /** Work-queue retries (adds with a delay), by controller. */
   queueRetries: Record<string, number>;
   throttlesInStatus: number;
+  /** The first few status writes of the phase and what they changed. */
+  writeSamples: WriteSample[];
 }
 
 export interface Footprint {
@@ -153,6 +155,8 @@ export interface SizeResult {
 
 export interface BenchResult {
   startedAt: string;
+  /** The code measured: commit, and whether src/ had uncommitted changes ('unknown' outside a git checkout). */
+  revision: string;
   options: Omit<BenchOptions, 'log'>;
   timings: OperationTimings;
   callLatency: typeof CALL_LATENCY;
@@ -163,6 +167,7 @@ export interface BenchResult {
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const result: BenchResult = {
     startedAt: new Date().toISOString(),
+    revision: revision(),
     options: {
       sizes: options.sizes,
       budget: options.budget,
@@ -181,6 +186,18 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   };
   for (const n of options.sizes) result.sizes.push(await runSize(n, options));
   return result;
+}
+
+function revision(): string {
+  const git = (...args: string[]): string | undefined => {
+    const out = spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+    return out.status === 0 ? out.stdout.trim() : undefined;
+  };
+  const commit = git('rev-parse', '--short', 'HEAD');
+  if (commit === undefined) return 'unknown';
+  return git('status', '--porcelain', '--', 'src') === ''
+    ? commit
+    : `${commit} with uncommitted changes in src/`;
 }
 
 // ---- the simulator process ----
@@ -509,6 +526,7 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
     const beginPhase = async (): Promise<number> => {
       await calls.take();
       observer.takeWrites();
+      observer.takeSamples();
       observer.throttlesInStatus = 0;
       baseline = operator === undefined ? zeroCounters : counters(await scrape(operator.metricsUrl));
       return performance.now();
@@ -533,6 +551,7 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
         sdkRetries,
         queueRetries: delta(now.queueRetries, baseline.queueRetries),
         throttlesInStatus: observer.throttlesInStatus,
+        writeSamples: observer.takeSamples(),
       };
     };
     const drainLogs = (): void => {
