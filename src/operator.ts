@@ -152,7 +152,7 @@ export async function runOperator(
       log,
     ),
     namespaces: namespaceInformer(kubeConfig, options.namespace, log),
-    view: new AwsView(gateway),
+    view: new AwsView(gateway, { maxAgeMs: options.awsReadMaxAgeMs }),
     client: customObjects,
     events: new KubernetesEventRecorder({
       client: kubeConfig.makeApiClient(EventsV1Api),

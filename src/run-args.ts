@@ -19,6 +19,8 @@ export interface RunOptions {
   awsCallTimeoutMs: number;
   /** Bound on one reconcile pass; its AWS calls are aborted when it passes. */
   reconcileTimeoutMs: number;
+  /** How old a shared AWS listing may be and still answer a pass that only observes. */
+  awsReadMaxAgeMs: number;
   /** Client-side request budget per account and region for App Runner, shared by every kind. */
   appRunnerLimit: RateLimit;
   /** Client-side request budget per account for IAM (global). */
@@ -72,6 +74,10 @@ AWS credentials: the SDK's default chain (environment, profile, IRSA / pod ident
       one AWS HTTP attempt without an answer within this fails and is retried
   --reconcile-timeout DURATION           APPRUNNER_NET_RECONCILE_TIMEOUT          2m
       one reconcile pass longer than this is aborted and retried with backoff
+  --aws-read-max-age DURATION            APPRUNNER_NET_AWS_READ_MAX_AGE           30s
+      how old a shared listing of a region's connectors and services (and the role's existence) may
+      be and still answer a pass; a change made in AWS alone is noticed within the resync period plus
+      this (0: share only listings in flight). Passes about to delete read listings at most 5s old
   --apprunner-rate-limit N               APPRUNNER_NET_APPRUNNER_RATE_LIMIT       5
       App Runner requests per second, per account and region, every attempt and retry included
       (AWS publishes no limit; raise it when the account's limit is known to be higher)
@@ -115,6 +121,7 @@ const flagSpec = {
   'resync-period': { type: 'string' },
   'aws-call-timeout': { type: 'string' },
   'reconcile-timeout': { type: 'string' },
+  'aws-read-max-age': { type: 'string' },
   'apprunner-rate-limit': { type: 'string' },
   'apprunner-burst': { type: 'string' },
   'iam-rate-limit': { type: 'string' },
@@ -271,6 +278,7 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
     resyncPeriodMs: parseDuration(get('resync-period') ?? '10m'),
     awsCallTimeoutMs: positiveDuration(get('aws-call-timeout') ?? '20s', '--aws-call-timeout'),
     reconcileTimeoutMs: positiveDuration(get('reconcile-timeout') ?? '2m', '--reconcile-timeout'),
+    awsReadMaxAgeMs: parseDuration(get('aws-read-max-age') ?? '30s'),
     appRunnerLimit: {
       ratePerSecond: parseRate(
         get('apprunner-rate-limit') ?? String(defaultAppRunnerLimit.ratePerSecond),

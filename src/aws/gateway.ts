@@ -49,6 +49,14 @@ export interface ServiceObservation {
   tags?: Tags;
 }
 
+/** One entry of ListServices: what changed can be told from status and updatedAt, the network cannot. */
+export interface ServiceSummary {
+  arn: string;
+  name: string;
+  status: ServiceStatus;
+  updatedAt?: Date;
+}
+
 export interface OperationObservation {
   id: string;
   type: string;
@@ -120,6 +128,8 @@ export interface AppRunnerGateway {
   deleteConnector(arn: string, options?: CallOptions): Promise<ConnectorObservation | undefined>;
   /** Every service in the region, described (so network configuration is known). */
   listServices(region: string, options?: CallOptions): Promise<ServiceObservation[]>;
+  /** Every service in the region as ListServices summarises it (pages only, no describe). DELETED ones are left out. */
+  listServiceSummaries(region: string, options?: CallOptions): Promise<ServiceSummary[]>;
   /** Undefined when AWS does not know the service or reports it DELETED. */
   describeService(arn: string, options?: CallOptions): Promise<ServiceObservation | undefined>;
   /** Starts an UPDATE_SERVICE operation. Throws ServiceBusyError when an operation is in progress. */

@@ -49,6 +49,7 @@ import type {
   RoleDeletionStatus,
   RoleObservation,
   ServiceObservation,
+  ServiceSummary,
   ServiceStatus,
   Tags,
 } from './gateway.ts';
@@ -524,6 +525,41 @@ export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
     return toService(output.Service, arn);
   }
 
+  async function listServiceSummaries(region: string, callOptions?: CallOptions): Promise<ServiceSummary[]> {
+    // By ARN: a short page followed by its continuation must not yield a service twice.
+    const byArn = new Map<string, ServiceSummary>();
+    await paginate(
+      'ListServices',
+      (token) =>
+        call('apprunner', 'ListServices', callOptions, (http) =>
+          appRunner(region).send(
+            new ListServicesCommand({
+              MaxResults: 20,
+              ...(token === undefined ? {} : { NextToken: token }),
+            }),
+            http,
+          ),
+        ),
+      (page) => {
+        for (const summary of page.ServiceSummaryList ?? []) {
+          const arn = summary.ServiceArn;
+          const status = summary.Status ?? '';
+          if (arn === undefined || status === 'DELETED') continue;
+          const entry: ServiceSummary = {
+            arn,
+            name: summary.ServiceName ?? '',
+            // As in toService: a status this SDK does not know is read as busy.
+            status: serviceStatuses.has(status) ? (status as ServiceStatus) : 'OPERATION_IN_PROGRESS',
+          };
+          if (summary.UpdatedAt !== undefined) entry.updatedAt = summary.UpdatedAt;
+          byArn.set(arn, entry);
+        }
+        return true;
+      },
+    );
+    return [...byArn.values()];
+  }
+
   async function listOperations(
     arn: string,
     max = 20,
@@ -645,32 +681,14 @@ export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
       },
 
       async listServices(region, callOptions) {
-        // A Set: a short page followed by its continuation must not describe a service twice.
-        const arns = new Set<string>();
-        await paginate(
-          'ListServices',
-          (token) =>
-            call('apprunner', 'ListServices', callOptions, (http) =>
-              appRunner(region).send(
-                new ListServicesCommand({
-                  MaxResults: 20,
-                  ...(token === undefined ? {} : { NextToken: token }),
-                }),
-                http,
-              ),
-            ),
-          (page) => {
-            for (const summary of page.ServiceSummaryList ?? []) {
-              if (summary.ServiceArn !== undefined) arns.add(summary.ServiceArn);
-            }
-            return true;
-          },
-        );
-        const described = await mapBounded([...arns], describeConcurrency, (arn) =>
-          describeService(arn, callOptions),
+        const summaries = await listServiceSummaries(region, callOptions);
+        const described = await mapBounded(summaries, describeConcurrency, (summary) =>
+          describeService(summary.arn, callOptions),
         );
         return described.filter((service) => service !== undefined);
       },
+
+      listServiceSummaries,
 
       describeService,
 

@@ -252,6 +252,26 @@ export function cache<T extends { metadata: { name?: string; namespace?: string 
 
 export type GatewayVerbs = Partial<AppRunnerGateway & ServiceLinkedRoleGateway>;
 
+/**
+ * The read verbs of an AWS that holds these connectors (the ACTIVE ones listed, tags read apart, as AWS does)
+ * and these services (listed as summaries, described one by one).
+ */
+export function awsHolding(
+  world: { connectors?: readonly ConnectorObservation[]; services?: readonly ServiceObservation[] } = {},
+): GatewayVerbs {
+  const connectors = world.connectors ?? [];
+  const services = world.services ?? [];
+  const untagged = ({ tags: _tags, ...connector }: ConnectorObservation): ConnectorObservation => connector;
+  return {
+    listConnectors: () => Promise.resolve(connectors.filter((c) => c.status === 'ACTIVE').map(untagged)),
+    describeConnector: (arn) => Promise.resolve(connectors.find((c) => c.arn === arn)),
+    listTags: (arn) => Promise.resolve(connectors.find((c) => c.arn === arn)?.tags ?? {}),
+    listServiceSummaries: () =>
+      Promise.resolve(services.map(({ arn, name, status, updatedAt }) => ({ arn, name, status, updatedAt }))),
+    describeService: (arn) => Promise.resolve(services.find((s) => s.arn === arn)),
+  };
+}
+
 /** A gateway whose every verb fails unless the test gives it; calls are recorded by name, in order. */
 export function fakeGateway(verbs: GatewayVerbs): { gateway: AwsGateway; calls: string[] } {
   const calls: string[] = [];
@@ -271,6 +291,7 @@ export function fakeGateway(verbs: GatewayVerbs): { gateway: AwsGateway; calls: 
       createConnector: (...a) => call('createConnector', verbs.createConnector, a),
       deleteConnector: (...a) => call('deleteConnector', verbs.deleteConnector, a),
       listServices: (...a) => call('listServices', verbs.listServices, a),
+      listServiceSummaries: (...a) => call('listServiceSummaries', verbs.listServiceSummaries, a),
       describeService: (...a) => call('describeService', verbs.describeService, a),
       updateServiceNetwork: (...a) => call('updateServiceNetwork', verbs.updateServiceNetwork, a),
       listOperations: (...a) => call('listOperations', verbs.listOperations, a),

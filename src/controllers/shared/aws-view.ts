@@ -1,103 +1,416 @@
 // The operator's shared view of AWS, per account and region, that every kind reads through instead of
-// polling per object (DESIGN.md §3 "Observation is shared"). One ListServices answers every pass of a
-// region that starts while it is in flight or within `servicesMaxAgeMs` of it; a service a ServiceNetworking
-// names is served from that listing when it is fresh enough and described on its own otherwise; a service's
-// tags are read once and then known from the operator's own writes (a read right after a write can show the
-// old tags: AWS's tag reads lag). The operator's own mutations update or invalidate what they change, so a
-// pass never decides on a view older than its own last write.
+// polling per object (DESIGN.md §3 "Observation is shared"):
+//
+// - Connectors: one paged ListVpcConnectors per region answers every pass (up to 100 connectors a page);
+//   a connector missing from it (INACTIVE, or not listed yet) is described on its own, and an INACTIVE one
+//   is remembered for good (deletion is final).
+// - Services: one paged ListServices per region; a service is described only when its summary (status,
+//   UpdatedAt) differs from the last description the view holds, so a listing of settled services costs its
+//   pages and nothing else.
+// - Tags: read once per resource, then known from the operator's own writes (AWS's tag reads can lag a
+//   write by seconds; a read that finds no tags at all is not remembered, since tags may be on their way).
+// - The service-linked role: read once per period; the operator's own create and delete update it, and
+//   two passes that both want the role gone share one deletion task.
+//
+// A snapshot answers a pass while it is younger than the pass's bound: `maxAgeMs` for passes that only
+// observe and keep things as they are, `freshMaxAgeMs` for passes about to delete something (their reads
+// decide that nothing uses it) and for services while any of them is in motion (an operation in flight ends
+// at a moment nobody announces). Passes that start while a listing is in flight share it. The operator's own
+// mutations are laid over the snapshots they postdate, so a pass never decides on a view older than its own
+// last write; a mutation that failed (its effect unknown) drops the region's snapshot instead.
 import type {
   AwsGateway,
   CallOptions,
+  ConnectorObservation,
+  CreateConnectorInput,
   DesiredNetwork,
   OperationObservation,
+  RoleDeletionObservation,
+  RoleObservation,
   ServiceObservation,
+  ServiceSummary,
   Tags,
 } from '../../aws/gateway.ts';
 
 type Call = Pick<CallOptions, 'signal'>;
 
+/** How current a pass needs AWS to be. */
+export type Freshness = 'settled' | 'fresh';
+
 export interface AwsViewOptions {
-  /**
-   * How old a region's service listing may be and still answer a pass. 0 (the default) shares only
-   * listings in flight: a pass never sees a listing that finished before it started.
-   */
-  servicesMaxAgeMs?: number;
+  /** How old a snapshot may be and still answer a pass that only observes. Default 30 s. */
+  maxAgeMs?: number;
+  /** How old it may be for a pass about to delete, and for services while one is in motion. Default 5 s. */
+  freshMaxAgeMs?: number;
+  /** Services described at once while a listing catches up. Default 4. */
+  describeConcurrency?: number;
   now?: () => number;
 }
 
-interface Listing {
+export const DEFAULT_VIEW_MAX_AGE_MS = 30_000;
+export const DEFAULT_VIEW_FRESH_MAX_AGE_MS = 5_000;
+
+/** A resource the operator changed itself, laid over snapshots that started before the change. */
+interface Own<T> {
   at: number;
-  services: ServiceObservation[];
+  value: T | undefined;
 }
+
+/**
+ * One region's listing of one kind of resource, by ARN: shared while in flight, reused within a bound, with
+ * the operator's own later changes laid over it.
+ */
+class RegionalSnapshot<T> {
+  readonly #fetch: (region: string, call: Call) => Promise<Map<string, T>>;
+  readonly #now: () => number;
+  readonly #taken = new Map<string, { at: number; items: Map<string, T> }>();
+  readonly #inFlight = new Map<string, { at: number; promise: Promise<Map<string, T>> }>();
+  readonly #own = new Map<string, Map<string, Own<T>>>();
+
+  constructor(fetch: (region: string, call: Call) => Promise<Map<string, T>>, now: () => number) {
+    this.#fetch = fetch;
+    this.#now = now;
+  }
+
+  /** The region's resources by ARN, from a listing younger than `maxAgeMs(items)` (or one in flight). */
+  async get(
+    region: string,
+    call: Call,
+    maxAgeMs: (items: Map<string, T>) => number,
+  ): Promise<Map<string, T>> {
+    const taken = this.#taken.get(region);
+    if (taken !== undefined) {
+      const merged = this.#merge(region, taken);
+      if (this.#now() - taken.at < maxAgeMs(merged)) return merged;
+    }
+    let flight = this.#inFlight.get(region);
+    if (flight === undefined) {
+      const at = this.#now();
+      const promise = this.#fetch(region, call)
+        .then((items) => {
+          const newest = this.#taken.get(region);
+          if (newest === undefined || newest.at <= at) this.#taken.set(region, { at, items });
+          this.#forgetOwnBefore(region, at);
+          return items;
+        })
+        .finally(() => {
+          this.#inFlight.delete(region);
+        });
+      flight = { at, promise };
+      this.#inFlight.set(region, flight);
+    }
+    const items = await flight.promise;
+    return this.#merge(region, { at: flight.at, items });
+  }
+
+  /** Records the operator's own change of one resource (undefined: it is gone from the listing). */
+  own(region: string, arn: string, value: T | undefined): void {
+    let own = this.#own.get(region);
+    if (own === undefined) {
+      own = new Map();
+      this.#own.set(region, own);
+    }
+    own.set(arn, { at: this.#now(), value });
+  }
+
+  /** Forgets the region's listing: the next pass lists afresh (after a mutation whose effect is unknown). */
+  drop(region: string): void {
+    this.#taken.delete(region);
+  }
+
+  #merge(region: string, taken: { at: number; items: Map<string, T> }): Map<string, T> {
+    const own = this.#own.get(region);
+    if (own === undefined) return taken.items;
+    let merged: Map<string, T> | undefined;
+    for (const [arn, change] of own) {
+      if (change.at < taken.at) continue;
+      merged ??= new Map(taken.items);
+      if (change.value === undefined) merged.delete(arn);
+      else merged.set(arn, change.value);
+    }
+    return merged ?? taken.items;
+  }
+
+  #forgetOwnBefore(region: string, at: number): void {
+    const own = this.#own.get(region);
+    if (own === undefined) return;
+    for (const [arn, change] of own) if (change.at < at) own.delete(arn);
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight, keeping order. */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** An App Runner ARN's region: `arn:<partition>:apprunner:<region>:<account>:<resource>`. */
+const regionOfArn = (arn: string): string => arn.split(':')[3] ?? '';
+
+const sameSummary = (summary: ServiceSummary, service: ServiceObservation): boolean =>
+  summary.status === service.status && summary.updatedAt?.getTime() === service.updatedAt?.getTime();
 
 export class AwsView {
   readonly #gateway: AwsGateway;
   readonly #maxAgeMs: number;
+  readonly #freshMaxAgeMs: number;
+  readonly #describeConcurrency: number;
   readonly #now: () => number;
-  readonly #listings = new Map<string, Listing>();
-  readonly #listingsInFlight = new Map<string, Promise<ServiceObservation[]>>();
+  readonly #connectors: RegionalSnapshot<ConnectorObservation>;
+  readonly #services: RegionalSnapshot<ServiceObservation>;
+  /** Connectors seen INACTIVE: deletion is final, so they are never read again. */
+  readonly #inactive = new Map<string, ConnectorObservation>();
+  /** The last description of each service, reused while its summary says nothing changed. */
+  readonly #described = new Map<string, ServiceObservation>();
   readonly #describesInFlight = new Map<string, Promise<ServiceObservation | undefined>>();
   readonly #tags = new Map<string, Tags>();
+  readonly #tagReadsInFlight = new Map<string, Promise<Tags>>();
+  #role: { at: number; role: RoleObservation } | undefined;
+  #roleInFlight: Promise<RoleObservation> | undefined;
+  #roleDeletion: Promise<{ taskId: string } | undefined> | undefined;
+  #roleDeletionTask: { taskId: string } | undefined;
 
   constructor(gateway: AwsGateway, options: AwsViewOptions = {}) {
     this.#gateway = gateway;
-    this.#maxAgeMs = options.servicesMaxAgeMs ?? 0;
+    this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_VIEW_MAX_AGE_MS;
+    this.#freshMaxAgeMs = Math.min(options.freshMaxAgeMs ?? DEFAULT_VIEW_FRESH_MAX_AGE_MS, this.#maxAgeMs);
+    this.#describeConcurrency = Math.max(1, options.describeConcurrency ?? 4);
     this.#now = options.now ?? Date.now;
+    this.#connectors = new RegionalSnapshot(async (region, call) => {
+      const listed = await gateway.appRunner.listConnectors(region, call);
+      return new Map(listed.map((c) => [c.arn, c]));
+    }, this.#now);
+    this.#services = new RegionalSnapshot((region, call) => this.#listServices(region, call), this.#now);
   }
 
   get gateway(): AwsGateway {
     return this.#gateway;
   }
 
-  /** Every service of the region, described: shared with passes in flight, or fresh within the max age. */
-  services(region: string, call: Call): Promise<ServiceObservation[]> {
-    const inFlight = this.#listingsInFlight.get(region);
-    if (inFlight !== undefined) return inFlight;
-    const cached = this.#listings.get(region);
-    if (cached !== undefined && this.#now() - cached.at < this.#maxAgeMs)
-      return Promise.resolve(cached.services);
-    const started = this.#now();
-    const listing = this.#gateway.appRunner
-      .listServices(region, call)
-      .then((services) => {
-        this.#listings.set(region, { at: started, services });
-        return services;
-      })
-      .finally(() => {
-        this.#listingsInFlight.delete(region);
-      });
-    this.#listingsInFlight.set(region, listing);
-    return listing;
+  #bound(freshness: Freshness): number {
+    return freshness === 'fresh' ? this.#freshMaxAgeMs : this.#maxAgeMs;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Connectors
+
+  /** Every ACTIVE connector of the region, without tags. */
+  async connectors(
+    region: string,
+    call: Call,
+    freshness: Freshness = 'settled',
+  ): Promise<ConnectorObservation[]> {
+    const bound = this.#bound(freshness);
+    return [...(await this.#connectors.get(region, call, () => bound)).values()];
   }
 
   /**
-   * One service: from the region's listing when that is fresh enough, else DescribeService (shared with
-   * passes in flight for the same ARN). Undefined when AWS does not know it or reports it DELETED.
+   * One connector by ARN, with its tags when ACTIVE: from the region's listing, else described (an INACTIVE
+   * connector is not listed; a new one may not be yet). Undefined when AWS no longer knows it.
    */
-  async service(arn: string, region: string, call: Call): Promise<ServiceObservation | undefined> {
-    const cached = this.#listings.get(region);
-    if (cached !== undefined && this.#now() - cached.at < this.#maxAgeMs) {
-      const found = cached.services.find((s) => s.arn === arn);
-      if (found !== undefined) return found;
+  async connector(
+    arn: string,
+    region: string,
+    call: Call,
+    freshness: Freshness = 'settled',
+  ): Promise<ConnectorObservation | undefined> {
+    const inactive = this.#inactive.get(arn);
+    if (inactive !== undefined) return inactive;
+    const listed = (await this.#connectors.get(region, call, () => this.#bound(freshness))).get(arn);
+    if (listed !== undefined) return this.#withTags(listed, call);
+    const described = await this.#gateway.appRunner.describeConnector(arn, call);
+    if (described === undefined) return undefined;
+    if (described.status !== 'ACTIVE') {
+      this.#inactive.set(arn, described);
+      return described;
     }
+    if (described.tags !== undefined && Object.keys(described.tags).length > 0)
+      this.#tags.set(arn, described.tags);
+    return described;
+  }
+
+  /** The ACTIVE connector with this name, with its tags; undefined when none (App Runner allows one per name). */
+  async connectorByName(
+    region: string,
+    name: string,
+    call: Call,
+    freshness: Freshness = 'settled',
+  ): Promise<ConnectorObservation | undefined> {
+    const listing = await this.#connectors.get(region, call, () => this.#bound(freshness));
+    for (const connector of listing.values()) {
+      if (connector.name === name && connector.status === 'ACTIVE') return this.#withTags(connector, call);
+    }
+    return undefined;
+  }
+
+  /** CreateVpcConnector; the view then lists the connector and knows its tags (those it was created with). */
+  async createConnector(
+    region: string,
+    input: CreateConnectorInput,
+    call: Call,
+  ): Promise<ConnectorObservation> {
+    let created: ConnectorObservation;
+    try {
+      created = await this.#gateway.appRunner.createConnector(region, input, call);
+    } catch (err) {
+      // It may exist all the same (an answer lost on the way): the next lookup by name must list afresh.
+      this.#connectors.drop(region);
+      throw err;
+    }
+    this.#tags.set(created.arn, { ...input.tags });
+    this.#connectors.own(region, created.arn, created);
+    return { ...created, tags: { ...input.tags } };
+  }
+
+  /** DeleteVpcConnector; the view then knows the connector INACTIVE. */
+  async deleteConnector(arn: string, call: Call): Promise<ConnectorObservation | undefined> {
+    const region = regionOfArn(arn);
+    let deleted: ConnectorObservation | undefined;
+    try {
+      deleted = await this.#gateway.appRunner.deleteConnector(arn, call);
+    } catch (err) {
+      this.#connectors.drop(region);
+      throw err;
+    }
+    // The answer says INACTIVE: believed until a listing taken after the delete says otherwise (AWS deletes
+    // asynchronously and may list the connector ACTIVE a while longer; the operator then deletes again).
+    this.#connectors.own(region, arn, deleted);
+    return deleted;
+  }
+
+  async #withTags(connector: ConnectorObservation, call: Call): Promise<ConnectorObservation> {
+    return { ...connector, tags: await this.tags(connector.arn, call) };
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Services
+
+  async #listServices(region: string, call: Call): Promise<Map<string, ServiceObservation>> {
+    const summaries = await this.#gateway.appRunner.listServiceSummaries(region, call);
+    const services = await mapBounded(summaries, this.#describeConcurrency, (summary) => {
+      const known = this.#described.get(summary.arn);
+      return known !== undefined && sameSummary(summary, known)
+        ? Promise.resolve(known)
+        : this.#describe(summary.arn, call);
+    });
+    const listed = new Set(summaries.map((s) => s.arn));
+    for (const arn of this.#described.keys()) {
+      if (!listed.has(arn) && this.#regionOfKnown(arn) === region) this.#described.delete(arn);
+    }
+    return new Map(services.filter((s) => s !== undefined).map((s) => [s.arn, s]));
+  }
+
+  #regionOfKnown(arn: string): string | undefined {
+    return this.#described.get(arn)?.region;
+  }
+
+  #describe(arn: string, call: Call): Promise<ServiceObservation | undefined> {
     const inFlight = this.#describesInFlight.get(arn);
     if (inFlight !== undefined) return inFlight;
-    const described = this.#gateway.appRunner.describeService(arn, call).finally(() => {
-      this.#describesInFlight.delete(arn);
-    });
+    const described = this.#gateway.appRunner
+      .describeService(arn, call)
+      .then((service) => {
+        if (service === undefined) {
+          this.#described.delete(arn);
+          this.#tags.delete(arn);
+        } else this.#described.set(arn, service);
+        return service;
+      })
+      .finally(() => {
+        this.#describesInFlight.delete(arn);
+      });
     this.#describesInFlight.set(arn, described);
-    const service = await described;
-    if (service === undefined) this.#tags.delete(arn);
-    this.#replaceInListing(region, arn, service);
-    return service;
+    return described;
   }
+
+  /** How old a service listing may be: short while any service is in motion, or for a deleting pass. */
+  #servicesBound(freshness: Freshness): (items: Map<string, ServiceObservation>) => number {
+    return (items) => {
+      if (freshness === 'fresh') return this.#freshMaxAgeMs;
+      for (const s of items.values()) if (s.status === 'OPERATION_IN_PROGRESS') return this.#freshMaxAgeMs;
+      return this.#maxAgeMs;
+    };
+  }
+
+  /** Every service of the region, described. */
+  async services(
+    region: string,
+    call: Call,
+    freshness: Freshness = 'settled',
+  ): Promise<ServiceObservation[]> {
+    return [...(await this.#services.get(region, call, this.#servicesBound(freshness))).values()];
+  }
+
+  /**
+   * One service: from the region's listing, else DescribeService (a service too new to be listed, or one that
+   * is gone). Undefined when AWS does not know it or reports it DELETED.
+   */
+  async service(
+    arn: string,
+    region: string,
+    call: Call,
+    freshness: Freshness = 'settled',
+  ): Promise<ServiceObservation | undefined> {
+    const listed = (await this.#services.get(region, call, this.#servicesBound(freshness))).get(arn);
+    if (listed !== undefined) return listed;
+    const described = await this.#describe(arn, call);
+    this.#services.own(region, arn, described);
+    return described;
+  }
+
+  /** UpdateService with a complete network configuration; the view then shows the service as AWS answered. */
+  async updateServiceNetwork(
+    arn: string,
+    region: string,
+    network: DesiredNetwork,
+    call: Call,
+  ): Promise<{ service: ServiceObservation; operationId: string }> {
+    try {
+      const result = await this.#gateway.appRunner.updateServiceNetwork(arn, network, call);
+      this.#described.set(arn, result.service);
+      this.#services.own(region, arn, result.service);
+      return result;
+    } catch (err) {
+      this.#described.delete(arn);
+      this.#services.drop(region);
+      throw err;
+    }
+  }
+
+  /** The service's operations, newest first (never cached: only a pass tracking one asks). */
+  operations(arn: string, call: Call): Promise<OperationObservation[]> {
+    return this.#gateway.appRunner.listOperations(arn, 5, call);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Tags
 
   /** A resource's tags: read once, then known from the operator's own tag writes. */
   async tags(arn: string, call: Call): Promise<Tags> {
     const known = this.#tags.get(arn);
     if (known !== undefined) return known;
-    const tags = await this.#gateway.appRunner.listTags(arn, call);
-    this.#tags.set(arn, tags);
+    let read = this.#tagReadsInFlight.get(arn);
+    if (read === undefined) {
+      read = this.#gateway.appRunner.listTags(arn, call).finally(() => {
+        this.#tagReadsInFlight.delete(arn);
+      });
+      this.#tagReadsInFlight.set(arn, read);
+    }
+    const tags = await read;
+    // No tags at all may be a read that lags a create: read again next time rather than believe it for good.
+    if (Object.keys(tags).length > 0) this.#tags.set(arn, tags);
     return tags;
   }
 
@@ -129,32 +442,63 @@ export class AwsView {
     }
   }
 
-  /** UpdateService with a complete network configuration; the view then shows the service as AWS answered. */
-  async updateServiceNetwork(
-    arn: string,
-    region: string,
-    network: DesiredNetwork,
-    call: Call,
-  ): Promise<{ service: ServiceObservation; operationId: string }> {
+  // -------------------------------------------------------------------------------------------------------
+  // The service-linked role (IAM is global: one per view)
+
+  /** Whether the role exists: read once per `maxAgeMs`, shared by every pass. */
+  async role(call: Call): Promise<RoleObservation> {
+    if (this.#role !== undefined && this.#now() - this.#role.at < this.#maxAgeMs) return this.#role.role;
+    if (this.#roleInFlight === undefined) {
+      const at = this.#now();
+      this.#roleInFlight = this.#gateway.serviceLinkedRole
+        .getRole(call)
+        .then((role) => {
+          this.#role = { at, role };
+          return role;
+        })
+        .finally(() => {
+          this.#roleInFlight = undefined;
+        });
+    }
+    return this.#roleInFlight;
+  }
+
+  /** CreateServiceLinkedRole unless it exists; the view then knows it exists. */
+  async ensureRole(call: Call): Promise<RoleObservation> {
     try {
-      const result = await this.#gateway.appRunner.updateServiceNetwork(arn, network, call);
-      this.#replaceInListing(region, arn, result.service);
-      return result;
+      const role = await this.#gateway.serviceLinkedRole.ensureRole(call);
+      this.#role = { at: this.#now(), role };
+      this.#roleDeletionTask = undefined;
+      return role;
     } catch (err) {
-      this.#listings.delete(region);
+      this.#role = undefined;
       throw err;
     }
   }
 
-  /** The service's operations, newest first (never cached: only a pass tracking one asks). */
-  operations(arn: string, call: Call): Promise<OperationObservation[]> {
-    return this.#gateway.appRunner.listOperations(arn, 5, call);
+  /**
+   * DeleteServiceLinkedRole, once for every pass that wants it while a deletion task is in flight or running
+   * (AWS would answer the same task; asking again only costs a call). The view then no longer knows the role.
+   */
+  async deleteRole(call: Call): Promise<{ taskId: string } | undefined> {
+    if (this.#roleDeletionTask !== undefined) return this.#roleDeletionTask;
+    this.#roleDeletion ??= this.#gateway.serviceLinkedRole.deleteRole(call).finally(() => {
+      this.#roleDeletion = undefined;
+    });
+    const task = await this.#roleDeletion;
+    this.#role = undefined;
+    this.#roleDeletionTask = task;
+    return task;
   }
 
-  #replaceInListing(region: string, arn: string, service: ServiceObservation | undefined): void {
-    const cached = this.#listings.get(region);
-    if (cached === undefined) return;
-    const others = cached.services.filter((s) => s.arn !== arn);
-    cached.services = service === undefined ? others : [...others, service];
+  /** The deletion task's status; once it has ended, the next deleteRole asks AWS again. */
+  async roleDeletionStatus(taskId: string, call: Call): Promise<RoleDeletionObservation> {
+    const observed = await this.#gateway.serviceLinkedRole.getDeletionStatus(taskId, call);
+    if (observed.status === 'SUCCEEDED' || observed.status === 'FAILED') {
+      if (this.#roleDeletionTask?.taskId === taskId) this.#roleDeletionTask = undefined;
+      // Gone when the task succeeded (a read could still show it: IAM's reads lag); else read it again.
+      this.#role = observed.status === 'SUCCEEDED' ? { at: this.#now(), role: { exists: false } } : undefined;
+    }
+    return observed;
   }
 }

@@ -17,6 +17,7 @@ import type {
   ServiceObservation,
   Tags,
 } from '../../aws/gateway.ts';
+import type { Freshness } from '../shared/aws-view.ts';
 import { recordedFailure, type RecordedFailure } from '../shared/failures.ts';
 
 export type { RecordedFailure } from '../shared/failures.ts';
@@ -35,6 +36,12 @@ export interface OperatorSettings {
 /** The AWS reads one pass needs; each absent entry is a read the reconciler skips. */
 export interface ReadPlan {
   region: string;
+  /**
+   * How current the shared view must be: `fresh` for a pass that may delete a connector (deleting, or
+   * retiring one in a rotation), whose reads decide that nothing uses it, and for one about to create (a
+   * lookup by name decides whether a create already happened); `settled` otherwise.
+   */
+  freshness: Freshness;
   /** describeConnector of the connector in status (drift, users, tags). */
   currentArn?: string;
   /** describeConnector of the connector a rotation is retiring. */
@@ -164,6 +171,8 @@ export function readPlan(object: VpcConnector, settings: OperatorSettings): Read
   const plan: ReadPlan = {
     // status.region pins the region the connector was created in, whatever the default becomes.
     region: connectorRegion(object, settings),
+    freshness:
+      deleting || status.retiring !== undefined || status.createIntent !== undefined ? 'fresh' : 'settled',
     listServices: true,
     role: false,
     connectorsInManagedRegions: roleDeletion,

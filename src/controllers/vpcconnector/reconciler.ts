@@ -99,7 +99,6 @@ type Call = Pick<CallOptions, 'signal'>;
 export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOptions): ReconcileFn {
   const { connectors, serviceNetworkings, client, statusWriter, events, settings } = options;
   const view = options.view ?? new AwsView(options.gateway);
-  const { appRunner, serviceLinkedRole } = view.gateway;
 
   /** The regions whose connectors count before the role may go: flags, the cache, this object's. */
   function managedRegions(plan: ReadPlan): string[] {
@@ -114,24 +113,27 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
   async function read(plan: ReadPlan, call: Call): Promise<AwsReads> {
     const maybe = <T>(cond: unknown, fn: () => Promise<T>): Promise<T | undefined> =>
       cond === undefined || cond === false ? Promise.resolve(undefined) : fn();
-    const [current, retiring, byName, observed, services, role, roleDeletion, inRegions] = await Promise.all([
-      maybe(plan.currentArn, () => appRunner.describeConnector(plan.currentArn ?? '', call)),
-      maybe(plan.retiringArn, () => appRunner.describeConnector(plan.retiringArn ?? '', call)),
-      maybe(plan.findName, () => appRunner.findConnectorByName(plan.region, plan.findName ?? '', call)),
-      plan.observeArn !== undefined
-        ? appRunner.describeConnector(plan.observeArn, call)
-        : maybe(plan.observeName, () =>
-            appRunner.findConnectorByName(plan.region, plan.observeName ?? '', call),
-          ),
-      view.services(plan.region, call),
-      maybe(plan.role, () => serviceLinkedRole.getRole(call)),
-      maybe(plan.roleDeletionTaskId, () =>
-        serviceLinkedRole.getDeletionStatus(plan.roleDeletionTaskId ?? '', call),
-      ),
-      maybe(plan.connectorsInManagedRegions, async () =>
-        (await Promise.all(managedRegions(plan).map((r) => appRunner.listConnectors(r, call)))).flat(),
-      ),
-    ]);
+    const { region, freshness } = plan;
+    const [current, retiring, byName, observed, services, [roleDeletion, role], inRegions] =
+      await Promise.all([
+        maybe(plan.currentArn, () => view.connector(plan.currentArn ?? '', region, call, freshness)),
+        maybe(plan.retiringArn, () => view.connector(plan.retiringArn ?? '', region, call, freshness)),
+        maybe(plan.findName, () => view.connectorByName(region, plan.findName ?? '', call, freshness)),
+        plan.observeArn !== undefined
+          ? view.connector(plan.observeArn, region, call, freshness)
+          : maybe(plan.observeName, () =>
+              view.connectorByName(region, plan.observeName ?? '', call, freshness),
+            ),
+        view.services(region, call, freshness),
+        // The role after its deletion task: a task seen ended tells the view what became of the role.
+        maybe(plan.roleDeletionTaskId, () =>
+          view.roleDeletionStatus(plan.roleDeletionTaskId ?? '', call),
+        ).then(async (deletion) => [deletion, plan.role ? await view.role(call) : undefined] as const),
+        // Whether any connector is left anywhere decides the role's deletion: always a fresh listing.
+        maybe(plan.connectorsInManagedRegions, async () =>
+          (await Promise.all(managedRegions(plan).map((r) => view.connectors(r, call, 'fresh')))).flat(),
+        ),
+      ]);
     const reads: AwsReads = { services };
     if (current !== undefined) reads.current = current;
     if (retiring !== undefined) reads.retiring = retiring;
@@ -164,7 +166,7 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
         }
         break;
       case 'ensureServiceLinkedRole': {
-        const role = await serviceLinkedRole.ensureRole(call);
+        const role = await view.ensureRole(call);
         pass.setCondition({
           type: ConditionType.ServiceLinkedRoleReady,
           status: 'True',
@@ -199,11 +201,7 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
       case 'createConnector':
       case 'createReplacement': {
         const { region, name, subnets, securityGroups, tags } = action.params;
-        const created = await appRunner.createConnector(
-          region,
-          { name, subnets, securityGroups, tags },
-          call,
-        );
+        const created = await view.createConnector(region, { name, subnets, securityGroups, tags }, call);
         const replaces = action.type === 'createReplacement' ? action.params.replaces : undefined;
         recordConnector(status, created, replaces, at);
         log.info('Created connector', { arn: created.arn, region, replaces });
@@ -269,7 +267,7 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
         pass.event('Warning', 'ImmutableFieldChanged', 'RejectChange', decision.conditions.kstatus.message);
         break;
       case 'deleteOldConnector': {
-        await appRunner.deleteConnector(action.params.arn, call);
+        await view.deleteConnector(action.params.arn, call);
         if (status.retiring !== undefined) status.retiring.deletionRequestedAt = at;
         log.info('Requested deletion of the old connector', { arn: action.params.arn });
         break;
@@ -286,7 +284,7 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
         break;
       }
       case 'syncTags':
-        await appRunner.tagResource(action.params.arn, action.params.tags, call);
+        await view.tagResource(action.params.arn, action.params.tags, call);
         log.info('Updated connector tags', { arn: action.params.arn, keys: Object.keys(action.params.tags) });
         break;
       case 'observeOnly': {
@@ -307,7 +305,7 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
       }
       case 'deleteConnector': {
         const { arn } = action.params;
-        await appRunner.deleteConnector(arn, call);
+        await view.deleteConnector(arn, call);
         if (status.retiring?.arn === arn) status.retiring.deletionRequestedAt = at;
         else status.deletionRequestedAt = at;
         log.info('Requested deletion of the connector', { arn });
@@ -328,7 +326,7 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
         break;
       }
       case 'deleteServiceLinkedRole': {
-        const task = await serviceLinkedRole.deleteRole(call);
+        const task = await view.deleteRole(call);
         if (task !== undefined) {
           status.serviceLinkedRoleDeletion = { taskId: task.taskId, startedAt: at };
           log.info('Started service-linked role deletion', { taskId: task.taskId });

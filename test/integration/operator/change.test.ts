@@ -21,7 +21,10 @@ describe('changes to a managed VpcConnector', () => {
 
   test('a connector deleted outside the operator is created again, with a Recreated event', async () => {
     // Only a resync notices a deletion in AWS: nothing changes in Kubernetes.
-    const world = await env.world({ serviceLinkedRole: true, operatorArgs: ['--resync-period=2s'] });
+    const world = await env.world({
+      serviceLinkedRole: true,
+      operatorArgs: ['--resync-period=2s', '--aws-read-max-age=1s'],
+    });
     try {
       await world.kube.createConnector('drifty', { subnets: [SUBNETS[0]], securityGroups: [SECURITY_GROUP] });
       const first = await world.kube.waitForConnector(
@@ -58,7 +61,8 @@ describe('changes to a managed VpcConnector', () => {
   });
 
   test('editing subnets under Rotate creates a new connector, waits for the service to move, then deletes the old one', async () => {
-    const world = await env.world({ serviceLinkedRole: true });
+    // The test moves services itself, standing in for the ServiceNetworking controller: every pass reads AWS.
+    const world = await env.world({ serviceLinkedRole: true, operatorArgs: ['--aws-read-max-age=0'] });
     try {
       await world.kube.createConnector('egress', {
         subnets: [SUBNETS[0], SUBNETS[1]],

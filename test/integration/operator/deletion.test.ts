@@ -27,7 +27,8 @@ describe('deleting a VpcConnector', () => {
   });
 
   test('deletion waits for the referencing ServiceNetworking and for the service AWS shows using the connector', async () => {
-    const world = await env.world({ serviceLinkedRole: true });
+    // The test moves services itself, standing in for the ServiceNetworking controller: every pass reads AWS.
+    const world = await env.world({ serviceLinkedRole: true, operatorArgs: ['--aws-read-max-age=0'] });
     try {
       await world.kube.createConnector('shared', { subnets: [SUBNETS[0]], securityGroups: [SECURITY_GROUP] });
       const ready = await world.kube.waitForConnector(
@@ -93,6 +94,7 @@ describe('deleting a VpcConnector', () => {
     const world = await env.world({
       serviceLinkedRole: true,
       simulator: { consistency: { connectorReleaseLingerMs: LINGER_MS } },
+      operatorArgs: ['--aws-read-max-age=0'],
     });
     try {
       await world.kube.createConnector('lingering', {

@@ -30,6 +30,7 @@ describe('the VpcConnector lifecycle', () => {
         '--metrics-port',
         String(metricsPort),
         '--resync-period=2s',
+        '--aws-read-max-age=1s',
       ],
     });
     try {

@@ -211,7 +211,7 @@ describe('ServiceNetworking', () => {
     // Frequent resyncs, so that "not tried again" is shown however often the object is looked at.
     const world = await env.world({
       serviceLinkedRole: true,
-      operatorArgs: [...single, '--resync-period=2s'],
+      operatorArgs: [...single, '--resync-period=2s', '--aws-read-max-age=1s'],
     });
     try {
       await world.admin('POST', '/_sim/faults', { faults: { rollback: { next: 1 } } });
@@ -280,7 +280,7 @@ describe('ServiceNetworking', () => {
     // Only a resync notices a change in AWS: nothing changes in Kubernetes.
     const world = await env.world({
       serviceLinkedRole: true,
-      operatorArgs: [...single, '--resync-period=2s'],
+      operatorArgs: [...single, '--resync-period=2s', '--aws-read-max-age=1s'],
     });
     try {
       await world.kube.createServiceNetworking('web', {
@@ -321,7 +321,7 @@ describe('ServiceNetworking', () => {
     // Only a resync notices a change in AWS: nothing changes in Kubernetes.
     const world = await env.world({
       serviceLinkedRole: true,
-      operatorArgs: [...single, '--resync-period=2s'],
+      operatorArgs: [...single, '--resync-period=2s', '--aws-read-max-age=1s'],
     });
     try {
       await world.kube.createServiceNetworking('web', {

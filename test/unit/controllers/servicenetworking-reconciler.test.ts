@@ -13,7 +13,7 @@ import {
   createServiceNetworkingReconciler,
   serviceNetworkingResource,
 } from '../../../src/controllers/servicenetworking/reconciler.ts';
-import { AwsView } from '../../../src/controllers/shared/aws-view.ts';
+import { AwsView, DEFAULT_VIEW_MAX_AGE_MS } from '../../../src/controllers/shared/aws-view.ts';
 import { TERMINAL_RETRY_MS } from '../../../src/controllers/shared/failures.ts';
 import type { EventInput } from '../../../src/runtime/events.ts';
 import { StatusWriter } from '../../../src/runtime/status.ts';
@@ -28,6 +28,7 @@ import {
   activeConnector,
   ago,
   awsFacts,
+  awsHolding,
   awsService,
   cache,
   conditionOf,
@@ -78,9 +79,10 @@ function harness(
 }
 
 /** The shared view of AWS, real, over a gateway that answers only `verbs`. */
-function aws(verbs: GatewayVerbs): { view: AwsView; calls: string[] } {
+function aws(verbs: GatewayVerbs): { view: AwsView; calls: string[]; clock: { now: number } } {
   const { gateway, calls } = fakeGateway(verbs);
-  return { view: new AwsView(gateway), calls };
+  const clock = { now: NOW.getTime() };
+  return { view: new AwsView(gateway, { now: () => clock.now }), calls, clock };
 }
 
 /** Private and dual-stack: what an UpdateService keeps when spec leaves ingress and IP type out. */
@@ -89,7 +91,7 @@ const PRIVATE_DUAL_STACK = { isPubliclyAccessible: false, ipAddressType: 'DUAL_S
 /** An owned service on DEFAULT egress, and an UpdateService that records what it was sent. */
 function updatable(update: GatewayVerbs['updateServiceNetwork']): GatewayVerbs {
   return {
-    describeService: () => Promise.resolve(awsService({ network: PRIVATE_DUAL_STACK })),
+    ...awsHolding({ services: [awsService({ network: PRIVATE_DUAL_STACK })] }),
     listTags: () => Promise.resolve(SVCNET_TAGS),
     updateServiceNetwork: update,
   };
@@ -115,7 +117,7 @@ void describe('the ServiceNetworking reconciler', () => {
   void it('tags an unclaimed service with the three ownership tags, and does not update it in the same pass', async () => {
     const tagged: { arn: string; tags: Tags }[] = [];
     const { view, calls } = aws({
-      describeService: () => Promise.resolve(awsService()),
+      ...awsHolding({ services: [awsService()] }),
       listTags: () => Promise.resolve({}),
       tagResource: (arn, tags) => {
         tagged.push({ arn, tags });
@@ -180,7 +182,7 @@ void describe('the ServiceNetworking reconciler', () => {
       },
     });
     const { view, calls } = aws({
-      describeService: () => Promise.resolve(awsService({ network: ATTACHED })),
+      ...awsHolding({ services: [awsService({ network: ATTACHED })] }),
       listTags: () => Promise.resolve(SVCNET_TAGS),
       listOperations: () => Promise.resolve([{ ...operation('SUCCEEDED'), endedAt: ago(MIN) }]),
     });
@@ -230,16 +232,20 @@ void describe('the ServiceNetworking reconciler', () => {
     assert.deepEqual(h.statusPatches, []);
   });
 
-  void it('costs a Ready object in steady state one DescribeService and no Kubernetes write, once the view knows its tags', async () => {
-    const { view, calls } = aws({
-      describeService: () => Promise.resolve(awsService({ network: ATTACHED })),
+  void it('costs a Ready object in steady state no Kubernetes write, and once the view knows its service and tags, only the listing pages', async () => {
+    const { view, calls, clock } = aws({
+      ...awsHolding({ services: [awsService({ network: ATTACHED })] }),
       listTags: () => Promise.resolve(SVCNET_TAGS),
     });
     const first = harness(svcnet(), view);
     await first.run();
     const written = first.statusPatches[0]?.status;
     assert.equal(conditionOf(written, ConditionType.Ready)?.status, 'True');
-    assert.deepEqual(calls.splice(0), ['describeService', 'listTags'], 'the first pass reads the tags');
+    assert.deepEqual(
+      calls.splice(0),
+      ['listServiceSummaries', 'describeService', 'listTags'],
+      'the first pass lists, describes and reads the tags',
+    );
 
     const settled = JSON.parse(JSON.stringify(written)) as ServiceNetworkingStatus;
     const second = harness(svcnet({ status: settled }), view);
@@ -248,6 +254,10 @@ void describe('the ServiceNetworking reconciler', () => {
     assert.deepEqual(second.statusPatches, []);
     assert.deepEqual(second.finalizerPatches, []);
     assert.deepEqual(second.events, []);
-    assert.deepEqual(calls, ['describeService']);
+    assert.deepEqual(calls.splice(0), [], 'a young listing answers the pass');
+
+    clock.now += DEFAULT_VIEW_MAX_AGE_MS;
+    await harness(svcnet({ status: settled }), view).run();
+    assert.deepEqual(calls, ['listServiceSummaries'], 'an unchanged service is not described again');
   });
 });

@@ -28,6 +28,7 @@ import {
   NOW,
   awsConnector,
   awsFacts,
+  awsHolding,
   cache,
   conditionOf,
   fakeClient,
@@ -73,8 +74,7 @@ function harness(object: VpcConnector, verbs: GatewayVerbs, others: VpcConnector
 void describe('the VpcConnector reconciler', () => {
   void it('records the create intent in one pass and creates in the next, never both at once', async () => {
     const first = harness(vpcc(), {
-      findConnectorByName: () => Promise.resolve(undefined),
-      listServices: () => Promise.resolve([]),
+      ...awsHolding(),
       getRole: () => Promise.resolve({ exists: true }),
     });
     await first.run();
@@ -88,8 +88,7 @@ void describe('the VpcConnector reconciler', () => {
         status: { region: 'us-east-1', createIntent: { name: 'team-a-web', requestedAt: NOW.toISOString() } },
       }),
       {
-        findConnectorByName: () => Promise.resolve(undefined),
-        listServices: () => Promise.resolve([]),
+        ...awsHolding(),
         getRole: () => Promise.resolve({ exists: true }),
         createConnector: () => Promise.resolve(awsConnector()),
       },
@@ -139,8 +138,7 @@ void describe('the VpcConnector reconciler', () => {
           },
         }),
         {
-          findConnectorByName: () => Promise.resolve(undefined),
-          listServices: () => Promise.resolve([]),
+          ...awsHolding(),
           getRole: () => Promise.resolve({ exists: true }),
           createConnector: () => Promise.reject(c.error),
         },
@@ -163,8 +161,8 @@ void describe('the VpcConnector reconciler', () => {
       { cause: undefined },
     );
     const h = harness(vpcc({ status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN } }), {
-      describeConnector: () => Promise.resolve(awsConnector()),
-      listServices: () => Promise.reject(denied),
+      ...awsHolding({ connectors: [awsConnector()] }),
+      listServiceSummaries: () => Promise.reject(denied),
     });
     const result = await h.run();
     assert.equal(result.requeueAfterMs, TERMINAL_RETRY_MS, 'looked at again later, not dropped');
@@ -188,8 +186,8 @@ void describe('the VpcConnector reconciler', () => {
       'ListServices',
     );
     const h = harness(vpcc({ status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN } }), {
-      describeConnector: () => Promise.resolve(awsConnector()),
-      listServices: () => Promise.reject(unknown),
+      ...awsHolding({ connectors: [awsConnector()] }),
+      listServiceSummaries: () => Promise.reject(unknown),
     });
     for (let pass = 1; pass < PERSISTENT_AFTER_ATTEMPTS; pass++) {
       await assert.rejects(h.run(), (err) => err === unknown, `pass ${pass} is the queue's`);
@@ -234,8 +232,7 @@ void describe('the VpcConnector reconciler', () => {
     for (const c of cases) {
       const intent = { name: 'team-a-web', requestedAt: NOW.toISOString() };
       const h = harness(vpcc({ status: { region: 'us-east-1', createIntent: intent } }), {
-        findConnectorByName: () => Promise.resolve(undefined),
-        listServices: () => Promise.resolve([]),
+        ...awsHolding(),
         getRole: () => Promise.resolve({ exists: true }),
         createConnector: () => Promise.reject(c.error),
       });
@@ -270,8 +267,7 @@ void describe('the VpcConnector reconciler', () => {
         metadata: { deletionTimestamp: NOW.toISOString() },
       }),
       {
-        describeConnector: () => Promise.resolve(awsConnector()),
-        listServices: () => Promise.resolve([]),
+        ...awsHolding({ connectors: [awsConnector()] }),
         deleteConnector: () => Promise.reject(inUse),
       },
     );
@@ -298,8 +294,7 @@ void describe('the VpcConnector reconciler', () => {
       { cause: undefined },
     );
     const verbs = {
-      describeConnector: () => Promise.resolve(awsConnector()),
-      listServices: () => Promise.resolve([]),
+      ...awsHolding({ connectors: [awsConnector()] }),
       deleteConnector: () => Promise.reject(inUse),
     };
     const deleting = { deletionTimestamp: NOW.toISOString() };
@@ -330,17 +325,16 @@ void describe('the VpcConnector reconciler', () => {
       { cause: undefined },
     );
     const h = harness(vpcc({ status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN } }), {
-      describeConnector: () => Promise.reject(throttled),
-      listServices: () => Promise.resolve([]),
+      ...awsHolding(),
+      listConnectors: () => Promise.reject(throttled),
     });
     await assert.rejects(h.run(), (err) => err === throttled);
     assert.deepEqual(h.statusPatches, []);
   });
 
-  void it('costs a Ready object in steady state two AWS reads and no Kubernetes write', async () => {
+  void it('costs a Ready object in steady state the listings of its region, its tags once, and no Kubernetes write', async () => {
     const verbs = {
-      describeConnector: () => Promise.resolve(awsConnector()),
-      listServices: () => Promise.resolve([]),
+      ...awsHolding({ connectors: [awsConnector()] }),
     };
     const first = harness(vpcc({ status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN } }), verbs);
     await first.run();
@@ -353,15 +347,15 @@ void describe('the VpcConnector reconciler', () => {
     assert.deepEqual(result, {});
     assert.deepEqual(second.statusPatches, []);
     assert.deepEqual(second.finalizerPatches, []);
-    assert.deepEqual(second.calls.sort(), ['describeConnector', 'listServices']);
+    assert.deepEqual(second.calls.sort(), ['listConnectors', 'listServiceSummaries', 'listTags']);
   });
 
-  void it('lets passes that overlap share one ListServices of their region, and lists afresh afterwards', async () => {
+  void it('lets passes that overlap share one ListServices of their region, and reuses it while it is young', async () => {
     let release: (services: []) => void = () => undefined;
     let listings = 0;
     const verbs = {
-      describeConnector: () => Promise.resolve(awsConnector()),
-      listServices: () => {
+      ...awsHolding({ connectors: [awsConnector()] }),
+      listServiceSummaries: () => {
         listings++;
         return new Promise<[]>((resolve) => {
           release = resolve;
@@ -385,10 +379,7 @@ void describe('the VpcConnector reconciler', () => {
     release([]);
     await overlapping;
     assert.equal(listings, 1, 'one listing for two overlapping passes');
-    const later = h.run('db');
-    await new Promise((resolve) => setImmediate(resolve));
-    release([]);
-    await later;
-    assert.equal(listings, 2, 'a pass that starts after the listing ended reads again');
+    await h.run('db');
+    assert.equal(listings, 1, 'a pass that starts moments after the listing ended is answered by it');
   });
 });

@@ -22,6 +22,7 @@ void describe('apprunner-net run flags', () => {
       resyncPeriodMs: 600_000,
       awsCallTimeoutMs: 20_000,
       reconcileTimeoutMs: 120_000,
+      awsReadMaxAgeMs: 30_000,
       appRunnerLimit: { ratePerSecond: 5, burst: 10 },
       iamLimit: { ratePerSecond: 2, burst: 5 },
       leaderElect: false,
@@ -57,10 +58,17 @@ void describe('apprunner-net run flags', () => {
         expect: { concurrency: 8 },
       },
       {
-        reason: 'timeouts of one AWS call and of one pass',
-        argv: [...required, '--aws-call-timeout', '5s', '--reconcile-timeout', '1m30s'],
+        reason: 'timeouts of one AWS call and of one pass, and how old a shared listing may be',
+        argv: [
+          ...required,
+          '--aws-call-timeout',
+          '5s',
+          '--reconcile-timeout',
+          '1m30s',
+          '--aws-read-max-age=0',
+        ],
         env: {},
-        expect: { awsCallTimeoutMs: 5_000, reconcileTimeoutMs: 90_000 },
+        expect: { awsCallTimeoutMs: 5_000, reconcileTimeoutMs: 90_000, awsReadMaxAgeMs: 0 },
       },
       {
         reason:
