@@ -319,6 +319,13 @@ void describe('the hostile-input corpus, applied with kubectl', { concurrency: f
         });
         const settledIn = Date.now() - startedAt;
         for (const c of accepted) {
+          const o = latest.get(key(c));
+          const shown = o?.status?.conditions?.find((x) => x.type === 'Stalled' || x.type === 'Reconciling');
+          console.log(
+            `hostile corpus: ${c.file}: ${shown?.type ?? '?'} ${shown?.reason ?? '?'}: ${shown?.message ?? ''}`,
+          );
+        }
+        for (const c of accepted) {
           if (c.expect.kind === 'rejected') continue;
           const o = latest.get(key(c));
           const type = c.expect.kind === 'stalled' ? 'Stalled' : 'Reconciling';
