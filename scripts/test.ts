@@ -69,6 +69,8 @@ const result = spawnSync(
   process.execPath,
   [
     '--test',
+    // No test may hang CI: one that runs longer than this fails (the slowest today takes about 2 minutes).
+    `--test-timeout=${process.env.APPRUNNER_NET_TEST_TIMEOUT_MS ?? '600000'}`,
     `--test-concurrency=${process.env.APPRUNNER_NET_TEST_CONCURRENCY ?? '2'}`,
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',

@@ -14,8 +14,11 @@ import {
   type Env,
 } from './fixtures.ts';
 
-/** How long the simulator keeps refusing DeleteVpcConnector after the last service left the connector. */
-const LINGER_MS = 6_000;
+/**
+ * How long the simulator keeps refusing DeleteVpcConnector after the last service left the connector: long
+ * enough that a first pass delayed by a loaded machine still meets a refusal.
+ */
+const LINGER_MS = 12_000;
 
 describe('deleting a VpcConnector', () => {
   let env: Env;
@@ -129,8 +132,9 @@ describe('deleting a VpcConnector', () => {
         () => world.operator.tail(),
         LINGER_MS,
       );
+      // Seen while AWS still refused (the condition quotes the refusal below); how soon, on a loaded machine,
+      // is not the point: the linger is long enough for a slow first pass.
       const seenBlockedAt = Date.now();
-      assert.ok(seenBlockedAt < detachedAt + LINGER_MS, 'seen within the linger');
       assert.ok(blocked.metadata.finalizers?.includes(FINALIZER));
       assert.ok(blocked.metadata.deletionTimestamp !== undefined);
       const reported = condition(blocked, ConditionType.DeletionBlocked);

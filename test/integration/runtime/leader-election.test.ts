@@ -120,7 +120,9 @@ void describe('LeaseLeaderElector against a real API server', () => {
       t.diagnostic(
         `after a's last renewal: a stopped at +${aEnd - lastRenewal} ms, b led at +${bStart - lastRenewal} ms`,
       );
-      assert.ok(aEnd - lastRenewal <= timings.renewDeadlineMs + 100, 'a stopped at its renew deadline');
+      // What matters is that a stopped before its lease could expire (when b may take over), not how close to
+      // the renew deadline its timer fired: on a loaded machine a timer can be late by a second.
+      assert.ok(aEnd - lastRenewal < timings.leaseDurationMs, 'a stopped before its lease expired');
       assert.ok(bStart > aEnd, 'b started after a stopped');
       assert.ok(bStart - lastRenewal >= timings.leaseDurationMs, 'b waited out the lease duration');
     } finally {
