@@ -399,6 +399,36 @@ void describe('SDK gateway against the simulator: services and operations', () =
     assert.deepEqual(await gw.appRunner.listServices(OTHER_REGION), []);
   });
 
+  void test('summarises every service across short pages without describing one, and tells a change by status and UpdatedAt', async (t) => {
+    const { h, gw } = await setup(t, { harness: { knobs: { shortPages: true } } });
+    await seedServices(
+      h,
+      Array.from({ length: 25 }, (_, i) => `svc-more-${String(i).padStart(2, '0')}`),
+    );
+    const describesBefore = (await callsOf(h, 'DescribeService')).length;
+    const summaries = await gw.appRunner.listServiceSummaries(REGION);
+    assert.equal(summaries.length, 28);
+    assert.equal(new Set(summaries.map((s) => s.arn)).size, 28, 'no service twice across pages');
+    assert.equal((await callsOf(h, 'DescribeService')).length, describesBefore, 'no describe');
+    const arn = h.serviceArn('svc-bravo');
+    const before = summaries.find((s) => s.arn === arn);
+    assert.equal(before?.status, 'RUNNING');
+    assert.ok(before.updatedAt instanceof Date);
+
+    h.clock.advance(1_000);
+    await h.apprunner.send(
+      new UpdateServiceCommand({ ServiceArn: arn, NetworkConfiguration: { IngressConfiguration: {} } }),
+    );
+    const during = (await gw.appRunner.listServiceSummaries(REGION)).find((s) => s.arn === arn);
+    assert.equal(during?.status, 'OPERATION_IN_PROGRESS');
+    assert.notEqual(during.updatedAt?.getTime(), before.updatedAt.getTime());
+    await h.apprunner.send(new DeleteServiceCommand({ ServiceArn: h.serviceArn('svc-charlie') }));
+    h.clock.advance(SETTLE_MS);
+    const after = await gw.appRunner.listServiceSummaries(REGION);
+    assert.equal(after.find((s) => s.arn === arn)?.status, 'RUNNING');
+    assert.ok(!after.some((s) => s.arn === h.serviceArn('svc-charlie')), 'a DELETED service is left out');
+  });
+
   void test('attaches a connector with all three parts of the network configuration and returns the operation', async (t) => {
     const { h, gw } = await setup(t);
     const connector = await createOne(gw, 'gw-attach');
