@@ -23,6 +23,8 @@ COPY src ./src
 # The base image's `node` user, by number so that the kubelet can check runAsNonRoot.
 USER 1000:1000
 # node runs as PID 1: the operator handles SIGTERM itself (drains, releases its lease, exits 0) and starts
-# no child process, so no init process is needed to forward signals or reap zombies.
-ENTRYPOINT ["node", "bin/apprunner-net.js"]
+# no child process, so no init process is needed to forward signals or reap zombies. A young generation of
+# 2 MB semi-spaces instead of V8's default 16 MB: the operator's garbage is small and short-lived, and this
+# takes about 25 MB off its resident memory for a few more (sub-millisecond) scavenges.
+ENTRYPOINT ["node", "--max-semi-space-size=2", "bin/apprunner-net.js"]
 CMD ["run"]

@@ -136,7 +136,7 @@ describe('the container image, replayed from the Dockerfile', () => {
       assert.ok(existsSync(join(app, 'node_modules', dependency, 'package.json')), dependency);
     }
     assert.equal(image.user.uid, 1000, 'the user the Deployment runs as (runAsUser)');
-    assert.deepEqual(image.entrypoint, ['node', 'bin/apprunner-net.js']);
+    assert.deepEqual(image.entrypoint, ['node', '--max-semi-space-size=2', 'bin/apprunner-net.js']);
     assert.deepEqual(image.cmd, ['run']);
     assert.equal(image.env.NODE_ENV, 'production');
   });
