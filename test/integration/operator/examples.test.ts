@@ -98,7 +98,8 @@ function assertTeardownOrder(calls: readonly CallRecord[]): void {
         assert.ok(seq < d.seq, `detach ${key} (#${seq}) precedes delete #${d.seq}`);
     }
   }
-  // Each VpcConnector that sees no connector left may ask; AWS returns the same task while it runs.
+  // One process asks once for every VpcConnector that sees no connector left (they share the request); a
+  // restarted one may ask again, and AWS returns the same task while it runs.
   const roleDeletes = ok.filter((c) => c.operation === 'DeleteServiceLinkedRole');
   assert.ok(roleDeletes.length >= 1, 'the role is deleted');
   const lastConnectorDelete = Math.max(...deletes.map((d) => d.seq));
