@@ -2,7 +2,7 @@
 // Pure: the result in, text out.
 import type { AwsOperation, BenchResult, PhaseFigures, SizeResult } from './run.ts';
 import { mb } from './run.ts';
-import { percentile, type Bound } from './workload.ts';
+import { percentile, planWorkload, restartBound, type Bound } from './workload.ts';
 
 const MACHINE = 'polyglot, 2 cores, 24 GiB';
 
@@ -79,60 +79,82 @@ function unexpectedWrites(phase: PhaseFigures): string {
 export function checkTargets(result: BenchResult): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const s of result.sizes) {
-    const within = (label: string, seconds: number, bound: Bound, statusThrottles: number): void => {
-      const r = seconds / bound.seconds;
-      checks.push({
-        n: s.n,
-        target: `${label} within 1.2x the lower bound (stated for N = 1,000), no throttling error in status`,
-        met: r <= 1.2 && statusThrottles === 0,
-        detail:
-          `${fixed(seconds)} s against ${fixed(bound.seconds)} s: ${fixed(r, 2)}x` +
-          (r > 1.2 ? `, ${fixed(r / 1.2, 1)}x over the target` : '') +
-          `; ${statusThrottles} status writes quoted a throttle`,
-      });
+    const check = (target: string, met: boolean, detail: string): void => {
+      checks.push({ n: s.n, target, met, detail });
     };
-    within('Burst converge', s.burst.seconds, s.burst.bound, s.burst.throttlesInStatus);
-    within('Teardown', s.teardown.seconds, s.teardown.bound, s.teardown.throttlesInStatus);
-    const perResync = s.steady.resyncs > 0 ? s.steady.awsCalls / s.steady.resyncs : s.steady.awsCalls;
-    const pages = s.restart.bound.minCalls;
-    checks.push({
-      n: s.n,
-      target: 'Steady state: zero Kubernetes writes',
-      met: s.steady.kubeWrites === 0,
-      detail: `${s.steady.kubeWrites} writes in ${s.steady.windowSeconds} s`,
-    });
-    checks.push({
-      n: s.n,
-      target:
+    const notRun = 'not run: burst converge did not finish';
+    const within = (
+      label: string,
+      phase: (PhaseFigures & { bound: Bound; completed: boolean }) | undefined,
+    ): void => {
+      const target = `${label} within 1.2x the lower bound (stated for N = 1,000), no throttling error in status`;
+      if (phase === undefined) {
+        check(target, false, notRun);
+        return;
+      }
+      const r = phase.seconds / phase.bound.seconds;
+      check(
+        target,
+        phase.completed && r <= 1.2 && phase.throttlesInStatus === 0,
+        (phase.completed ? '' : `did not finish within ${fixed(s.phaseTimeoutSeconds, 0)} s; `) +
+          `${fixed(phase.seconds)} s against ${fixed(phase.bound.seconds)} s: ${fixed(r, 2)}x` +
+          (r > 1.2 ? `, ${fixed(r / 1.2, 1)}x over the target` : '') +
+          `; ${phase.throttlesInStatus} status writes quoted a throttle`,
+      );
+    };
+    within('Burst converge', s.burst);
+    within('Teardown', s.teardown);
+    const pages = restartBound(planWorkload(s.n), result.options.budget).minCalls;
+    const steady = s.steady;
+    if (steady === undefined) {
+      check('Steady state: zero Kubernetes writes', false, notRun);
+      check('Steady state: AWS reads per resync ≈ List pages, not per object', false, notRun);
+    } else {
+      const perResync = steady.resyncs > 0 ? steady.awsCalls / steady.resyncs : steady.awsCalls;
+      check(
+        'Steady state: zero Kubernetes writes',
+        steady.kubeWrites === 0,
+        `${steady.kubeWrites} writes in ${steady.windowSeconds} s`,
+      );
+      check(
         'Steady state: AWS reads per resync ≈ List pages (+ services that need a describe), not per object',
-      met: perResync <= pages * 1.5,
-      detail:
+        perResync <= pages * 1.5,
         `${fixed(perResync)} calls per resync pass (${fixed(perResync / s.n, 2)} per object) against ` +
-        `${pages} List pages` +
-        (perResync > pages * 1.5 ? `: ${fixed(perResync / pages, 1)}x` : ''),
-    });
-    checks.push({
-      n: s.n,
-      target: 'Restart (stated for N = 5,000): every object verified, no write, only the batched reads',
-      met: s.restart.verified === s.n && s.restart.kubeWrites === 0 && s.restart.awsCalls <= pages * 1.5,
-      detail:
-        `${s.restart.verified}/${s.n} verified, ${s.restart.kubeWrites} writes, ${s.restart.awsCalls} AWS calls ` +
-        `against ${pages} List pages` +
-        (s.restart.awsCalls > pages * 1.5 ? ` (${fixed(s.restart.awsCalls / pages, 1)}x)` : ''),
-    });
-    const rss = Math.max(s.footprint.converged.rssBytes, s.footprint.steady.rssBytes, s.burst.peakRssBytes);
-    checks.push({
-      n: s.n,
-      target: 'RSS under 200 MB (stated for N = 5,000)',
-      met: rss < 200 * 1024 * 1024,
-      detail: `peak ${mb(rss)}` + (rss >= 200 * 1024 * 1024 ? `, ${mb(rss - 200 * 1024 * 1024)} over` : ''),
-    });
+          `${pages} List pages` +
+          (perResync > pages * 1.5 ? `: ${fixed(perResync / pages, 1)}x` : ''),
+      );
+    }
+    const restart = s.restart;
+    const restartTarget =
+      'Restart (stated for N = 5,000): every object verified, no write, only the batched reads';
+    if (restart === undefined) check(restartTarget, false, notRun);
+    else {
+      check(
+        restartTarget,
+        restart.verified === s.n && restart.kubeWrites === 0 && restart.awsCalls <= pages * 1.5,
+        `${restart.verified}/${s.n} verified, ${restart.kubeWrites} writes, ${restart.awsCalls} AWS calls ` +
+          `against ${pages} List pages` +
+          (restart.awsCalls > pages * 1.5 ? ` (${fixed(restart.awsCalls / pages, 1)}x)` : ''),
+      );
+    }
+    const rss = Math.max(
+      s.footprint.converged.rssBytes,
+      s.footprint.steady?.rssBytes ?? 0,
+      s.burst.peakRssBytes,
+    );
+    const limit = 200 * 1024 * 1024;
+    check(
+      'RSS under 200 MB (stated for N = 5,000)',
+      rss < limit,
+      `peak ${mb(rss)}` + (rss >= limit ? `, ${mb(rss - limit)} over` : ''),
+    );
   }
   return checks;
 }
 
 /** The operations with the most calls per object in a phase beyond the minimum a bound counts. */
-function largestCosts(phase: PhaseFigures, n: number, count = 3): string {
+function largestCosts(phase: PhaseFigures | undefined, n: number, count = 3): string {
+  if (phase === undefined) return 'not run';
   return (
     Object.entries(phase.aws)
       .sort((a, b) => b[1].calls - a[1].calls)
@@ -142,10 +164,87 @@ function largestCosts(phase: PhaseFigures, n: number, count = 3): string {
   );
 }
 
+type Timed = PhaseFigures & { bound: Bound; completed: boolean };
+
+function summaryRow(
+  label: string,
+  phase: Timed | undefined,
+  n: number,
+  timeout: number,
+): (string | number)[] {
+  if (phase === undefined) return [label, 'not run', '-', '-', '-', '-', '-', '-'];
+  return [
+    label,
+    phase.completed ? `${fixed(phase.seconds)} s` : `unfinished after ${fixed(timeout, 0)} s`,
+    `${fixed(phase.bound.seconds)} s`,
+    ratio(phase.seconds, phase.bound),
+    phase.awsCalls,
+    fixed(phase.awsCalls / n, 2),
+    phase.kubeWrites,
+    fixed(phase.kubeWrites / n, 2),
+  ];
+}
+
+function steadySection(steady: NonNullable<SizeResult['steady']>, n: number): string {
+  const perHour = (calls: number): number => Math.round((calls * 3600) / steady.windowSeconds);
+  const passes = steady.resyncs;
+  const perPass = (calls: number): string => (passes > 0 ? fixed(calls / passes, 1) : '-');
+  const atDefault = (calls: number): string | number => (passes > 0 ? Math.round((calls / passes) * 6) : '-');
+  const rows: (string | number)[][] = Object.entries(steady.aws)
+    .sort((a, b) => b[1].calls - a[1].calls)
+    .map(([op, o]) => [op, o.calls, perPass(o.calls), perHour(o.calls), atDefault(o.calls)]);
+  rows.push([
+    '**total**',
+    steady.awsCalls,
+    perPass(steady.awsCalls),
+    perHour(steady.awsCalls),
+    atDefault(steady.awsCalls),
+  ]);
+  return [
+    `### Steady state (resync compressed to ${steady.resyncSeconds} s, ${passes} resync passes observed)`,
+    '',
+    table(
+      [
+        'AWS operation',
+        `calls in ${steady.windowSeconds} s`,
+        'per resync pass',
+        `per hour at the ${steady.resyncSeconds} s resync`,
+        'per hour at the 10 min default (6 passes)',
+      ],
+      rows,
+    ),
+    '',
+    writesTable(steady, n) + unexpectedWrites(steady),
+  ].join('\n');
+}
+
+function latencySection(lat: NonNullable<SizeResult['latency']>): string {
+  return [
+    '### Latency',
+    '',
+    table(
+      ['Edit (tag change on one VpcConnector)', 'samples', 'p50', 'p99'],
+      [
+        [
+          'watch event to the first AWS call for it',
+          lat.toFirstCallMs.length,
+          ms(percentile(lat.toFirstCallMs, 50)),
+          ms(percentile(lat.toFirstCallMs, 99)),
+        ],
+        [
+          'watch event to Ready status of the new generation',
+          lat.toStatusMs.length,
+          ms(percentile(lat.toStatusMs, 50)),
+          ms(percentile(lat.toStatusMs, 99)),
+        ],
+      ],
+    ),
+  ].join('\n');
+}
+
 function sizeSection(s: SizeResult): string {
   const n = s.n;
-  const steadyHour = (calls: number): number => (calls * 3600) / s.steady.windowSeconds;
-  const perResync = s.steady.resyncs > 0 ? s.steady.awsCalls / s.steady.resyncs : undefined;
+  const timeout = s.phaseTimeoutSeconds;
   const summary = table(
     [
       'Scenario',
@@ -158,171 +257,93 @@ function sizeSection(s: SizeResult): string {
       'per object',
     ],
     [
-      [
-        'Burst converge',
-        `${fixed(s.burst.seconds)} s`,
-        `${fixed(s.burst.bound.seconds)} s`,
-        ratio(s.burst.seconds, s.burst.bound),
-        s.burst.awsCalls,
-        fixed(s.burst.awsCalls / n, 2),
-        s.burst.kubeWrites,
-        fixed(s.burst.kubeWrites / n, 2),
-      ],
-      [
-        'Teardown',
-        `${fixed(s.teardown.seconds)} s`,
-        `${fixed(s.teardown.bound.seconds)} s`,
-        ratio(s.teardown.seconds, s.teardown.bound),
-        s.teardown.awsCalls,
-        fixed(s.teardown.awsCalls / n, 2),
-        s.teardown.kubeWrites,
-        fixed(s.teardown.kubeWrites / n, 2),
-      ],
-      [
-        'Restart (SIGKILL, until all verified)',
-        `${fixed(s.restart.seconds)} s`,
-        `${fixed(s.restart.bound.seconds)} s`,
-        ratio(s.restart.seconds, s.restart.bound),
-        s.restart.awsCalls,
-        fixed(s.restart.awsCalls / n, 2),
-        s.restart.kubeWrites,
-        fixed(s.restart.kubeWrites / n, 2),
-      ],
-      [
-        `Steady state (${s.steady.windowSeconds} s observed)`,
-        '-',
-        '-',
-        '-',
-        s.steady.awsCalls,
-        fixed(s.steady.awsCalls / n, 2),
-        s.steady.kubeWrites,
-        fixed(s.steady.kubeWrites / n, 2),
-      ],
+      summaryRow('Burst converge', s.burst, n, timeout),
+      summaryRow('Teardown', s.teardown, n, timeout),
+      summaryRow('Restart (SIGKILL, until all verified)', s.restart, n, timeout),
+      s.steady === undefined
+        ? ['Steady state', 'not run', '-', '-', '-', '-', '-', '-']
+        : [
+            `Steady state (${s.steady.windowSeconds} s observed)`,
+            '-',
+            '-',
+            '-',
+            s.steady.awsCalls,
+            fixed(s.steady.awsCalls / n, 2),
+            s.steady.kubeWrites,
+            fixed(s.steady.kubeWrites / n, 2),
+          ],
     ],
   );
+  const timed: [string, Timed | undefined][] = [
+    ['Burst converge', s.burst],
+    ['Teardown', s.teardown],
+    ['Restart', s.restart],
+  ];
   const bounds = table(
     ['Scenario', 'minimum AWS calls', 'measured calls', 'calls / minimum', 'bound', 'how'],
-    (
-      [
-        ['Burst converge', s.burst],
-        ['Teardown', s.teardown],
-        ['Restart', s.restart],
-      ] as const
-    ).map(([label, p]) => [
-      label,
-      p.bound.minCalls,
-      p.awsCalls,
-      `${fixed(p.awsCalls / p.bound.minCalls, 2)}x`,
-      `${fixed(p.bound.seconds)} s`,
-      p.bound.formula,
-    ]),
-  );
-  const steadyOps = Object.entries(s.steady.aws)
-    .sort((a, b) => b[1].calls - a[1].calls)
-    .map(([op, o]) => [
-      op,
-      o.calls,
-      perResync === undefined ? '-' : fixed(o.calls / s.steady.resyncs, 1),
-      Math.round(steadyHour(o.calls)),
-      perResync === undefined ? '-' : Math.round((o.calls / s.steady.resyncs) * 6),
-    ]);
-  steadyOps.push([
-    '**total**',
-    s.steady.awsCalls,
-    perResync === undefined ? '-' : fixed(perResync, 1),
-    Math.round(steadyHour(s.steady.awsCalls)),
-    perResync === undefined ? '-' : Math.round(perResync * 6),
-  ]);
-  const steadyTable = table(
-    [
-      'AWS operation',
-      `calls in ${s.steady.windowSeconds} s`,
-      'per resync pass',
-      `per hour at the ${s.steady.resyncSeconds} s resync`,
-      'per hour at the 10 min default (6 passes)',
-    ],
-    steadyOps,
-  );
-  const lat = s.latency;
-  const latencyTable = table(
-    ['Edit (tag change on one VpcConnector)', 'samples', 'p50', 'p99'],
-    [
-      [
-        'watch event to the first AWS call for it',
-        lat.toFirstCallMs.length,
-        ms(percentile(lat.toFirstCallMs, 50)),
-        ms(percentile(lat.toFirstCallMs, 99)),
-      ],
-      [
-        'watch event to Ready status of the new generation',
-        lat.toStatusMs.length,
-        ms(percentile(lat.toStatusMs, 50)),
-        ms(percentile(lat.toStatusMs, 99)),
-      ],
-    ],
+    timed.flatMap(([label, p]) =>
+      p === undefined
+        ? []
+        : [
+            [
+              label,
+              p.bound.minCalls,
+              p.awsCalls,
+              `${fixed(p.awsCalls / p.bound.minCalls, 2)}x`,
+              `${fixed(p.bound.seconds)} s`,
+              p.bound.formula,
+            ],
+          ],
+    ),
   );
   const fp = s.footprint;
-  const footprintTable = table(
-    ['Operator process', 'RSS', 'heap used', 'heap total'],
+  const footprintRows: (string | number)[][] = [
+    ['idle, zero objects', mb(fp.idle.rssBytes), mb(fp.idle.heapUsedBytes), mb(fp.idle.heapTotalBytes)],
+    ['peak during burst converge', mb(s.burst.peakRssBytes), '-', '-'],
     [
-      ['idle, zero objects', mb(fp.idle.rssBytes), mb(fp.idle.heapUsedBytes), mb(fp.idle.heapTotalBytes)],
-      ['peak during burst converge', mb(s.burst.peakRssBytes), '-', '-'],
-      [
-        `${n} objects converged`,
-        mb(fp.converged.rssBytes),
-        mb(fp.converged.heapUsedBytes),
-        mb(fp.converged.heapTotalBytes),
-      ],
-      [
-        `${n} objects, steady (after a restart)`,
-        mb(fp.steady.rssBytes),
-        mb(fp.steady.heapUsedBytes),
-        mb(fp.steady.heapTotalBytes),
-      ],
+      `${n} objects, after burst converge`,
+      mb(fp.converged.rssBytes),
+      mb(fp.converged.heapUsedBytes),
+      mb(fp.converged.heapTotalBytes),
     ],
-  );
+  ];
+  if (fp.steady !== undefined) {
+    footprintRows.push([
+      `${n} objects, steady (after a restart)`,
+      mb(fp.steady.rssBytes),
+      mb(fp.steady.heapUsedBytes),
+      mb(fp.steady.heapTotalBytes),
+    ]);
+  }
+  const phaseSection = (title: string, p: PhaseFigures | undefined, extra = ''): string[] =>
+    p === undefined ? [] : [title, '', awsTable(p, n), '', writesTable(p, n) + extra, ''];
   return [
     `## N = ${n.toLocaleString('en-US')}`,
     '',
     `${s.workload.connectors} VpcConnectors and ${s.workload.networkings} ServiceNetworkings (three per connector), ` +
       `${s.workload.namespaces} namespaces, ${s.workload.regions} regions. Wall time of this size: ` +
-      `${fixed(s.wallSeconds / 60)} min. Simulator invariant violations: ${s.simulatorViolations}.`,
+      `${fixed(s.wallSeconds / 60)} min. Simulator invariant violations: ${s.simulatorViolations}.` +
+      (s.burst.completed
+        ? ''
+        : ` Burst converge did not finish within ${fixed(timeout, 0)} s (${s.burst.ready}/${n} Ready), so ` +
+          'restart, steady state, latency and teardown were not run.'),
     '',
     summary,
     '',
     bounds,
     '',
-    `### Burst converge (${s.burst.ready}/${n} Ready)`,
-    '',
-    awsTable(s.burst, n),
-    '',
-    writesTable(s.burst, n),
-    '',
-    `### Teardown (${s.teardown.gone}/${n} gone)`,
-    '',
-    awsTable(s.teardown, n),
-    '',
-    writesTable(s.teardown, n),
-    '',
-    `### Restart (${s.restart.verified}/${n} reconciled again)`,
-    '',
-    awsTable(s.restart, n),
-    '',
-    writesTable(s.restart, n) + unexpectedWrites(s.restart),
-    '',
-    `### Steady state (resync compressed to ${s.steady.resyncSeconds} s, ${s.steady.resyncs} resync passes observed)`,
-    '',
-    steadyTable,
-    '',
-    writesTable(s.steady, n) + unexpectedWrites(s.steady),
-    '',
-    '### Latency',
-    '',
-    latencyTable,
-    '',
+    ...phaseSection(`### Burst converge (${s.burst.ready}/${n} Ready)`, s.burst),
+    ...phaseSection(`### Teardown (${s.teardown?.gone ?? 0}/${n} gone)`, s.teardown),
+    ...phaseSection(
+      `### Restart (${s.restart?.verified ?? 0}/${n} reconciled again)`,
+      s.restart,
+      s.restart === undefined ? '' : unexpectedWrites(s.restart),
+    ),
+    ...(s.steady === undefined ? [] : [steadySection(s.steady, n), '']),
+    ...(s.latency === undefined ? [] : [latencySection(s.latency), '']),
     '### Footprint',
     '',
-    footprintTable,
+    table(['Operator process', 'RSS', 'heap used', 'heap total'], footprintRows),
   ].join('\n');
 }
 

@@ -47,8 +47,13 @@ export interface BenchOptions {
   steadyWindowMs: number;
   /** Single edits timed by the latency scenario. */
   edits: number;
-  /** Upper bound on one wait (converge, teardown, restart) per object, added to a fixed minute. */
+  /**
+   * How long burst converge, restart and teardown may take before the benchmark records them as unfinished
+   * (and skips what depends on them): a fixed minute plus this per object.
+   */
   timeoutMsPerObject: number;
+  /** Replaces the per-object timeout with one fixed bound per phase. */
+  phaseTimeoutMs?: number;
   log(line: string): void;
 }
 
@@ -139,16 +144,20 @@ export interface Footprint {
 export interface SizeResult {
   n: number;
   workload: { connectors: number; networkings: number; namespaces: number; regions: number };
-  burst: PhaseFigures & { bound: Bound; ready: number; peakRssBytes: number };
-  restart: PhaseFigures & { bound: Bound; verified: number };
-  steady: PhaseFigures & { windowSeconds: number; resyncSeconds: number; resyncs: number };
-  latency: {
+  /** How long a phase could take before it was recorded as unfinished. */
+  phaseTimeoutSeconds: number;
+  /** `completed` false: the phase did not finish within the timeout, and its figures stop there. */
+  burst: PhaseFigures & { bound: Bound; completed: boolean; ready: number; peakRssBytes: number };
+  /** The scenarios after an unfinished burst converge are not run (their starting point does not exist). */
+  restart?: PhaseFigures & { bound: Bound; completed: boolean; verified: number };
+  steady?: PhaseFigures & { windowSeconds: number; resyncSeconds: number; resyncs: number };
+  latency?: {
     edits: number;
     toFirstCallMs: number[];
     toStatusMs: number[];
   };
-  teardown: PhaseFigures & { bound: Bound; gone: number };
-  footprint: { idle: Footprint; converged: Footprint; steady: Footprint };
+  teardown?: PhaseFigures & { bound: Bound; completed: boolean; gone: number };
+  footprint: { idle: Footprint; converged: Footprint; steady?: Footprint };
   simulatorViolations: number;
   wallSeconds: number;
 }
@@ -175,6 +184,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       steadyWindowMs: options.steadyWindowMs,
       edits: options.edits,
       timeoutMsPerObject: options.timeoutMsPerObject,
+      ...(options.phaseTimeoutMs === undefined ? {} : { phaseTimeoutMs: options.phaseTimeoutMs }),
     },
     timings: TIMINGS,
     callLatency: CALL_LATENCY,
@@ -370,6 +380,20 @@ const zeroCounters: Counters = { attempts: {}, calls: {}, queueRetries: {} };
 
 // ---- helpers ----
 
+/** Like waitUntil, but a timeout is an outcome: false. */
+async function settle(
+  probe: () => boolean,
+  timeoutMs: number,
+  tick?: () => Promise<void> | void,
+): Promise<boolean> {
+  try {
+    await waitUntil(probe, 'a phase', timeoutMs, tick);
+    return true;
+  } catch {
+    return probe();
+  }
+}
+
 async function waitUntil(
   probe: () => boolean | Promise<boolean>,
   what: string,
@@ -496,7 +520,7 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
     options.log(`[N=${n}] ${line}`);
   };
   const wallStart = Date.now();
-  const timeoutMs = 60_000 + n * options.timeoutMsPerObject;
+  const timeoutMs = options.phaseTimeoutMs ?? 60_000 + n * options.timeoutMsPerObject;
   log(
     `workload: ${workload.connectors} VpcConnectors, ${workload.networkings} ServiceNetworkings, ` +
       `${workload.namespaces.length} namespaces, ${REGIONS.length} regions`,
@@ -591,10 +615,10 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
     let lastReport = Date.now();
     await creating;
     log(`created ${n} objects in ${((performance.now() - burstStart) / 1000).toFixed(1)} s`);
+    let burstCompleted: boolean;
     try {
-      await waitUntil(
+      burstCompleted = await settle(
         () => ready() === n,
-        `all ${n} objects Ready`,
         timeoutMs,
         async () => {
           drainLogs();
@@ -614,6 +638,7 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
     const burst = {
       ...burstFigures,
       bound: convergeBound(workload, options.budget, TIMINGS),
+      completed: burstCompleted,
       ready: ready(),
       peakRssBytes: peakRss,
     };
@@ -622,6 +647,25 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
     );
     await sleep(2_000);
     const converged = await footprint(operator);
+    const { violations } = await sim.admin<{ violations: unknown[] }>('GET', '/_sim/violations');
+    const sizeResult: SizeResult = {
+      n,
+      workload: {
+        connectors: workload.connectors,
+        networkings: workload.networkings,
+        namespaces: workload.namespaces.length,
+        regions: REGIONS.length,
+      },
+      phaseTimeoutSeconds: timeoutMs / 1000,
+      burst,
+      footprint: { idle, converged },
+      simulatorViolations: violations.length,
+      wallSeconds: (Date.now() - wallStart) / 1000,
+    };
+    if (!burstCompleted) {
+      log(`burst converge did not finish within ${timeoutMs / 1000} s; the other scenarios are skipped`);
+      return sizeResult;
+    }
 
     // 2. Restart: SIGKILL, then a new process (with the compressed resync, for the steady state after it).
     await operator.process.kill();
@@ -638,18 +682,15 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
         }
       }
     };
-    await waitUntil(
-      () => {
-        consume();
-        return verified.size === wanted.size;
-      },
-      `every object reconciled after the restart (${verified.size}/${wanted.size})`,
-      timeoutMs,
-    );
+    const restartCompleted = await settle(() => {
+      consume();
+      return verified.size === wanted.size;
+    }, timeoutMs);
     const restartEnd = performance.now();
     const restart = {
       ...(await endPhase(restartStart, restartEnd)),
       bound: restartBound(workload, options.budget),
+      completed: restartCompleted,
       verified: verified.size,
     };
     log(
@@ -703,9 +744,8 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
     });
     const gone = (): number => allIds.filter((id) => observer.objects.get(id)?.gone === true).length;
     lastReport = Date.now();
-    await waitUntil(
+    const teardownCompleted = await settle(
       () => gone() === n,
-      `all ${n} objects gone`,
       timeoutMs,
       async () => {
         drainLogs();
@@ -721,28 +761,22 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
     const teardown = {
       ...(await endPhase(teardownStart)),
       bound: teardownBound(workload, options.budget, TIMINGS),
+      completed: teardownCompleted,
       gone: gone(),
     };
     log(
       `teardown: ${teardown.seconds.toFixed(1)} s, ${teardown.awsCalls} AWS calls, ${teardown.kubeWrites} writes`,
     );
 
-    const { violations } = await sim.admin<{ violations: unknown[] }>('GET', '/_sim/violations');
+    const after = await sim.admin<{ violations: unknown[] }>('GET', '/_sim/violations');
     return {
-      n,
-      workload: {
-        connectors: workload.connectors,
-        networkings: workload.networkings,
-        namespaces: workload.namespaces.length,
-        regions: REGIONS.length,
-      },
-      burst,
+      ...sizeResult,
       restart,
       steady,
       latency,
       teardown,
       footprint: { idle, converged, steady: steadyFootprint },
-      simulatorViolations: violations.length,
+      simulatorViolations: after.violations.length,
       wallSeconds: (Date.now() - wallStart) / 1000,
     };
   } finally {
@@ -760,7 +794,7 @@ async function measureEdits(
   observer: Observer,
   calls: CallCounter,
   drainLogs: () => void,
-): Promise<SizeResult['latency']> {
+): Promise<NonNullable<SizeResult['latency']>> {
   const toFirstCallMs: number[] = [];
   const toStatusMs: number[] = [];
   const count = Math.min(edits, workload.groups.length);
