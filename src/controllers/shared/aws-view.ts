@@ -61,13 +61,13 @@ interface Own<T> {
  * the operator's own later changes laid over it.
  */
 class RegionalSnapshot<T> {
-  readonly #fetch: (region: string, call: Call) => Promise<Map<string, T>>;
+  readonly #fetch: (region: string) => Promise<Map<string, T>>;
   readonly #now: () => number;
   readonly #taken = new Map<string, { at: number; items: Map<string, T> }>();
   readonly #inFlight = new Map<string, { at: number; promise: Promise<Map<string, T>> }>();
   readonly #own = new Map<string, Map<string, Own<T>>>();
 
-  constructor(fetch: (region: string, call: Call) => Promise<Map<string, T>>, now: () => number) {
+  constructor(fetch: (region: string) => Promise<Map<string, T>>, now: () => number) {
     this.#fetch = fetch;
     this.#now = now;
   }
@@ -86,7 +86,7 @@ class RegionalSnapshot<T> {
     let flight = this.#inFlight.get(region);
     if (flight === undefined) {
       const at = this.#now();
-      const promise = this.#fetch(region, call)
+      const promise = this.#fetch(region)
         .then((items) => {
           const newest = this.#taken.get(region);
           if (newest === undefined || newest.at <= at) this.#taken.set(region, { at, items });
@@ -99,7 +99,7 @@ class RegionalSnapshot<T> {
       flight = { at, promise };
       this.#inFlight.set(region, flight);
     }
-    const items = await flight.promise;
+    const items = await awaitShared(flight.promise, call);
     return this.#merge(region, { at: flight.at, items });
   }
 
@@ -136,6 +136,41 @@ class RegionalSnapshot<T> {
     if (own === undefined) return;
     for (const [arn, change] of own) if (change.at < at) own.delete(arn);
   }
+}
+
+/**
+ * Shared reads run on their own, not on the abort signal of the pass that happened to start them: a pass that
+ * gives up (its reconcile timed out) stops waiting, and the read goes on for every other pass that waits for
+ * it. Each AWS attempt is still bounded by the gateway's request timeout.
+ */
+const SHARED: Call = {};
+
+/** Waits for a shared read no longer than the caller's pass. */
+function awaitShared<T>(shared: Promise<T>, call: Call): Promise<T> {
+  const { signal } = call;
+  if (signal === undefined) return shared;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(abortReason(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new DOMException('The operation was aborted', 'AbortError');
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight, keeping order. */
@@ -177,6 +212,8 @@ export class AwsView {
   readonly #describesInFlight = new Map<string, Promise<ServiceObservation | undefined>>();
   readonly #tags = new Map<string, Tags>();
   readonly #tagReadsInFlight = new Map<string, Promise<Tags>>();
+  /** Tag writes started per resource: a read that began before one is not remembered. */
+  readonly #tagWrites = new Map<string, number>();
   #role: { at: number; role: RoleObservation } | undefined;
   #roleInFlight: Promise<RoleObservation> | undefined;
   #roleDeletion: Promise<{ taskId: string } | undefined> | undefined;
@@ -188,11 +225,11 @@ export class AwsView {
     this.#freshMaxAgeMs = Math.min(options.freshMaxAgeMs ?? DEFAULT_VIEW_FRESH_MAX_AGE_MS, this.#maxAgeMs);
     this.#describeConcurrency = Math.max(1, options.describeConcurrency ?? 4);
     this.#now = options.now ?? Date.now;
-    this.#connectors = new RegionalSnapshot(async (region, call) => {
-      const listed = await gateway.appRunner.listConnectors(region, call);
+    this.#connectors = new RegionalSnapshot(async (region) => {
+      const listed = await gateway.appRunner.listConnectors(region, SHARED);
       return new Map(listed.map((c) => [c.arn, c]));
     }, this.#now);
-    this.#services = new RegionalSnapshot((region, call) => this.#listServices(region, call), this.#now);
+    this.#services = new RegionalSnapshot((region) => this.#listServices(region), this.#now);
   }
 
   get gateway(): AwsGateway {
@@ -297,13 +334,13 @@ export class AwsView {
   // -------------------------------------------------------------------------------------------------------
   // Services
 
-  async #listServices(region: string, call: Call): Promise<Map<string, ServiceObservation>> {
-    const summaries = await this.#gateway.appRunner.listServiceSummaries(region, call);
+  async #listServices(region: string): Promise<Map<string, ServiceObservation>> {
+    const summaries = await this.#gateway.appRunner.listServiceSummaries(region, SHARED);
     const services = await mapBounded(summaries, this.#describeConcurrency, (summary) => {
       const known = this.#described.get(summary.arn);
       return known !== undefined && sameSummary(summary, known)
         ? Promise.resolve(known)
-        : this.#describe(summary.arn, call);
+        : this.#describe(summary.arn);
     });
     const listed = new Set(summaries.map((s) => s.arn));
     for (const arn of this.#described.keys()) {
@@ -316,11 +353,11 @@ export class AwsView {
     return this.#described.get(arn)?.region;
   }
 
-  #describe(arn: string, call: Call): Promise<ServiceObservation | undefined> {
+  #describe(arn: string): Promise<ServiceObservation | undefined> {
     const inFlight = this.#describesInFlight.get(arn);
     if (inFlight !== undefined) return inFlight;
     const described = this.#gateway.appRunner
-      .describeService(arn, call)
+      .describeService(arn, SHARED)
       .then((service) => {
         if (service === undefined) {
           this.#described.delete(arn);
@@ -365,7 +402,7 @@ export class AwsView {
   ): Promise<ServiceObservation | undefined> {
     const listed = (await this.#services.get(region, call, this.#servicesBound(freshness))).get(arn);
     if (listed !== undefined) return listed;
-    const described = await this.#describe(arn, call);
+    const described = await awaitShared(this.#describe(arn), call);
     this.#services.own(region, arn, described);
     return described;
   }
@@ -403,15 +440,23 @@ export class AwsView {
     if (known !== undefined) return known;
     let read = this.#tagReadsInFlight.get(arn);
     if (read === undefined) {
-      read = this.#gateway.appRunner.listTags(arn, call).finally(() => {
-        this.#tagReadsInFlight.delete(arn);
-      });
+      const writes = this.#tagWrites.get(arn) ?? 0;
+      read = this.#gateway.appRunner
+        .listTags(arn, SHARED)
+        .then((tags) => {
+          // Believed for good unless the operator wrote tags meanwhile (the read may predate the write), or
+          // it found none at all (a read lagging a create: read again next time).
+          if ((this.#tagWrites.get(arn) ?? 0) === writes && Object.keys(tags).length > 0) {
+            this.#tags.set(arn, tags);
+          }
+          return tags;
+        })
+        .finally(() => {
+          this.#tagReadsInFlight.delete(arn);
+        });
       this.#tagReadsInFlight.set(arn, read);
     }
-    const tags = await read;
-    // No tags at all may be a read that lags a create: read again next time rather than believe it for good.
-    if (Object.keys(tags).length > 0) this.#tags.set(arn, tags);
-    return tags;
+    return awaitShared(read, call);
   }
 
   /**
@@ -419,6 +464,7 @@ export class AwsView {
    * a change by seconds, and a read right after would show the old ones). On failure the next read asks AWS.
    */
   async tagResource(arn: string, tags: Tags, call: Call): Promise<void> {
+    this.#tagWrites.set(arn, (this.#tagWrites.get(arn) ?? 0) + 1);
     try {
       await this.#gateway.appRunner.tagResource(arn, tags, call);
     } catch (err) {
@@ -430,6 +476,7 @@ export class AwsView {
 
   /** UntagResource; like tagResource, the view then knows the keys are gone. */
   async untagResource(arn: string, keys: readonly string[], call: Call): Promise<void> {
+    this.#tagWrites.set(arn, (this.#tagWrites.get(arn) ?? 0) + 1);
     try {
       await this.#gateway.appRunner.untagResource(arn, keys, call);
     } catch (err) {
@@ -451,7 +498,7 @@ export class AwsView {
     if (this.#roleInFlight === undefined) {
       const at = this.#now();
       this.#roleInFlight = this.#gateway.serviceLinkedRole
-        .getRole(call)
+        .getRole(SHARED)
         .then((role) => {
           this.#role = { at, role };
           return role;
@@ -460,7 +507,7 @@ export class AwsView {
           this.#roleInFlight = undefined;
         });
     }
-    return this.#roleInFlight;
+    return awaitShared(this.#roleInFlight, call);
   }
 
   /** CreateServiceLinkedRole unless it exists; the view then knows it exists. */
@@ -482,13 +529,17 @@ export class AwsView {
    */
   async deleteRole(call: Call): Promise<{ taskId: string } | undefined> {
     if (this.#roleDeletionTask !== undefined) return this.#roleDeletionTask;
-    this.#roleDeletion ??= this.#gateway.serviceLinkedRole.deleteRole(call).finally(() => {
-      this.#roleDeletion = undefined;
-    });
-    const task = await this.#roleDeletion;
-    this.#role = undefined;
-    this.#roleDeletionTask = task;
-    return task;
+    this.#roleDeletion ??= this.#gateway.serviceLinkedRole
+      .deleteRole(SHARED)
+      .then((task) => {
+        this.#role = undefined;
+        this.#roleDeletionTask = task;
+        return task;
+      })
+      .finally(() => {
+        this.#roleDeletion = undefined;
+      });
+    return awaitShared(this.#roleDeletion, call);
   }
 
   /** The deletion task's status; once it has ended, the next deleteRole asks AWS again. */

@@ -92,6 +92,50 @@ void describe('AwsView', () => {
     assert.deepEqual(v.calls.slice(2), ['listServiceSummaries']);
   });
 
+  void it('lets a pass that gives up stop waiting, while the listing it started goes on for the others', async () => {
+    let release: () => void = () => undefined;
+    const signals: (AbortSignal | undefined)[] = [];
+    const v = view({
+      ...awsHolding({ services: [awsService()] }),
+      listServiceSummaries: (_region, options) => {
+        signals.push(options?.signal);
+        return new Promise((resolve) => {
+          release = () => {
+            resolve([{ arn: SERVICE_ARN, name: 'payments', status: 'RUNNING' }]);
+          };
+        });
+      },
+    });
+    const impatient = new AbortController();
+    const first = v.view.services(REGION, { signal: impatient.signal });
+    const second = v.view.services(REGION, call);
+    impatient.abort(new Error('reconcile timed out'));
+    await assert.rejects(first, /reconcile timed out/);
+    release();
+    assert.equal((await second).length, 1);
+    assert.deepEqual(signals, [undefined], 'the listing does not run on the first pass’s signal');
+  });
+
+  void it('does not remember tags read while the operator was writing them', async () => {
+    let answer: (tags: Record<string, string>) => void = () => undefined;
+    const v = view({
+      listTags: () =>
+        new Promise((resolve) => {
+          answer = resolve;
+        }),
+      tagResource: () => Promise.resolve(),
+    });
+    const read = v.view.tags(SERVICE_ARN, call);
+    await v.view.tagResource(SERVICE_ARN, { owner: 'us' }, call);
+    answer({ owner: 'someone-before' });
+    await read;
+    assert.deepEqual(
+      await v.view.tags(SERVICE_ARN, call),
+      { owner: 'us' },
+      'the write wins over the older read',
+    );
+  });
+
   void it('describes a listed service again only when its status or UpdatedAt changed', async () => {
     const at = new Date(NOW.getTime() - 60_000);
     let service: ServiceObservation = { ...awsService(), updatedAt: at };
