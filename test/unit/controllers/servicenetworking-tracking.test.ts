@@ -133,6 +133,7 @@ void describe('drift', () => {
     () => {
       const params = update(
         observation({
+          ingress: true,
           service: awsService({ network: { ...ATTACHED, isPubliclyAccessible: false } }),
           foreignUpdate: true,
           status: { serviceGone: false, readyForGeneration: false },
