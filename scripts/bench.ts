@@ -6,14 +6,15 @@
 //   npm run bench -- --profile small          N = 20 in under two minutes (what CI runs); writes nothing
 //   npm run bench -- --n 100,1000             chosen sizes (full-profile settings otherwise)
 //   npm run bench -- --out /tmp/b.md --json /tmp/b.json
+//   npm run bench -- --merge a.json,b.json --out docs/benchmarks.md   one report from runs saved with --json
 // Tuning: --rate R and --burst B (the operator's App Runner budget per region; the simulator's buckets
 // follow), --resync 30s, --window 120s (steady state), --edits 20, --phase-timeout 20m (how long burst
 // converge, restart or teardown may take before it is reported unfinished; default 1 min + 1 s per object).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/run-args.ts';
 import { renderReport } from '../test/bench/report.ts';
-import { runBench, type BenchOptions } from '../test/bench/run.ts';
+import { runBench, type BenchOptions, type BenchResult } from '../test/bench/run.ts';
 
 // The steady-state window of each profile is longer than the 30 s for which the operator's shared AWS view
 // answers from one listing, so that at least one refresh falls inside it.
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     window: { type: 'string' },
     edits: { type: 'string' },
     'phase-timeout': { type: 'string' },
+    merge: { type: 'string' },
   },
 });
 const profileName = values.profile;
@@ -74,15 +76,48 @@ const options: BenchOptions = {
   },
 };
 
-const result = await runBench(options);
-const report = renderReport(
-  result,
-  ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
+  ' ',
 );
+
+/**
+ * `--merge a.json,b.json`: one report from runs saved with --json (sizes measured separately, e.g. N = 5,000
+ * on its own), provided they used the same budget and timings.
+ */
+function merged(paths: readonly string[]): { result: BenchResult; command: string } {
+  const parts = paths.map((p) => JSON.parse(readFileSync(p, 'utf8')) as BenchResult & { command?: string });
+  const [first] = parts;
+  if (first === undefined) throw new Error('--merge needs at least one file');
+  const same = (r: BenchResult): string =>
+    JSON.stringify([
+      r.options.budget,
+      r.options.resyncMs,
+      r.options.steadyWindowMs,
+      r.timings,
+      r.callLatency,
+    ]);
+  const odd = parts.find((r) => same(r) !== same(first));
+  if (odd !== undefined) {
+    console.error('--merge: the runs used different budgets, resyncs, windows or timings; not merging');
+    process.exit(2);
+  }
+  return {
+    result: { ...first, sizes: parts.flatMap((r) => r.sizes).sort((a, b) => a.n - b.n) },
+    command: parts.map((r) => r.command ?? 'unknown').join('`, `'),
+  };
+}
+
+const run =
+  values.merge === undefined
+    ? { result: await runBench(options), command }
+    : merged(values.merge.split(',').map((p) => p.trim()));
+const report = renderReport(run.result, run.command);
 console.log(report);
-const out = values.out ?? profile.out;
+const out = values.out ?? (values.merge === undefined ? profile.out : undefined);
 if (out !== undefined) {
   writeFileSync(out, report);
   console.error(`wrote ${out}`);
 }
-if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 1));
+if (values.json !== undefined) {
+  writeFileSync(values.json, JSON.stringify({ ...run.result, command: run.command }, null, 1));
+}

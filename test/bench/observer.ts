@@ -77,6 +77,8 @@ export class Observer {
   throttlesInStatus = 0;
   /** Watch streams that ended and were reopened. */
   rewatches = 0;
+  /** Watches that had to start again from "now" (changes may have been missed). */
+  expiredWatches = 0;
   readonly #listeners = new Set<Listener>();
   readonly #aborts: AbortController[] = [];
   readonly #watch: Watch;
@@ -137,6 +139,13 @@ export class Observer {
       { allowWatchBookmarks: true, ...(last === undefined ? {} : { resourceVersion: last }) },
       (phase: string, raw: unknown) => {
         const obj = raw as WatchedObject;
+        if (phase === 'ERROR') {
+          // Most likely 410 Gone (the version was compacted): the reopened watch starts from now, and a
+          // change in between is missed, which `expiredWatches` makes visible in the results.
+          this.expiredWatches++;
+          last = undefined;
+          return;
+        }
         last = obj.metadata?.resourceVersion ?? last;
         if (phase === 'BOOKMARK') return;
         if (kind === 'Event') {

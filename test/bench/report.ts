@@ -323,6 +323,9 @@ function sizeSection(s: SizeResult): string {
     `${s.workload.connectors} VpcConnectors and ${s.workload.networkings} ServiceNetworkings (three per connector), ` +
       `${s.workload.namespaces} namespaces, ${s.workload.regions} regions. Wall time of this size: ` +
       `${fixed(s.wallSeconds / 60)} min. Simulator invariant violations: ${s.simulatorViolations}.` +
+      (s.expiredWatches > 0
+        ? ` ${s.expiredWatches} watches expired and restarted from the present: writes may be undercounted.`
+        : '') +
       (s.burst.completed
         ? ''
         : ` Burst converge did not finish within ${fixed(timeout, 0)} s (${s.burst.ready}/${n} Ready), so ` +

@@ -159,6 +159,8 @@ export interface SizeResult {
   teardown?: PhaseFigures & { bound: Bound; completed: boolean; gone: number };
   footprint: { idle: Footprint; converged: Footprint; steady?: Footprint };
   simulatorViolations: number;
+  /** Watches restarted from "now" after an expired version: Kubernetes writes may be undercounted. */
+  expiredWatches: number;
   wallSeconds: number;
 }
 
@@ -660,6 +662,7 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
       burst,
       footprint: { idle, converged },
       simulatorViolations: violations.length,
+      expiredWatches: observer.expiredWatches,
       wallSeconds: (Date.now() - wallStart) / 1000,
     };
     if (!burstCompleted) {
@@ -777,6 +780,7 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
       teardown,
       footprint: { idle, converged, steady: steadyFootprint },
       simulatorViolations: after.violations.length,
+      expiredWatches: observer.expiredWatches,
       wallSeconds: (Date.now() - wallStart) / 1000,
     };
   } finally {
