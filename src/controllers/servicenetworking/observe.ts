@@ -201,7 +201,14 @@ function connectorState(object: ServiceNetworking, connector: VpcConnector | und
   if (connector === undefined) return { state: 'waiting', why: `VpcConnector ${name} does not exist` };
   const arn = connector.status?.vpcConnectorArn;
   if (arn === undefined || connector.status?.awsStatus !== 'ACTIVE') {
-    return { state: 'waiting', why: `VpcConnector ${name} has no ACTIVE connector yet` };
+    // A Stalled VpcConnector needs a human before this object can progress: say so, not "yet".
+    const stalled = connector.status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
+    return stalled === undefined
+      ? { state: 'waiting', why: `VpcConnector ${name} has no ACTIVE connector yet` }
+      : {
+          state: 'waiting',
+          why: `VpcConnector ${name} is Stalled (${stalled.reason}) with no ACTIVE connector`,
+        };
   }
   return { state: 'usable', arn, via: `VpcConnector ${name}` };
 }

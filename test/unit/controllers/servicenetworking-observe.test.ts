@@ -366,6 +366,17 @@ void describe('observe', () => {
         state: { state: 'waiting', why: 'VpcConnector web has no ACTIVE connector yet' },
       },
       {
+        reason:
+          'a Stalled VpcConnector with no connector is waited for, naming its reason (it needs a human)',
+        connector: vpcc({
+          status: { conditions: [condition('Stalled', 'True', 'InvalidInput', 1)] },
+        }),
+        state: {
+          state: 'waiting',
+          why: 'VpcConnector web is Stalled (InvalidInput) with no ACTIVE connector',
+        },
+      },
+      {
         reason: 'a VpcConnector whose connector reads INACTIVE is waited for',
         connector: vpcc({ status: { vpcConnectorArn: CONNECTOR_ARN, awsStatus: 'INACTIVE' } }),
         state: { state: 'waiting', why: 'VpcConnector web has no ACTIVE connector yet' },
