@@ -299,7 +299,10 @@ void describe('the hostile-input corpus, applied with kubectl', { concurrency: f
           if (c.expect.kind === 'rejected' || o === undefined) return false;
           const type = c.expect.kind === 'stalled' ? 'Stalled' : 'Reconciling';
           const cond = o.status?.conditions?.find((x) => x.type === type);
-          return cond?.status === 'True' && cond.reason === c.expect.reason;
+          // The message too: a case may pass through the same reason with a less precise message first.
+          return (
+            cond?.status === 'True' && cond.reason === c.expect.reason && cond.message.includes(c.expect.text)
+          );
         };
         let latest = new Map<string, Conditioned>();
         await waitFor(
