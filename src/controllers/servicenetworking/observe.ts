@@ -12,6 +12,7 @@ import type {
 } from '../../api/servicenetworking.ts';
 import type { VpcConnector } from '../../api/vpcconnector.ts';
 import type {
+  ConnectorObservation,
   NetworkObservation,
   OperationObservation,
   ServiceObservation,
@@ -62,6 +63,8 @@ export interface ReadPlan {
   tags: boolean;
   /** ListOperations: only while an operation is tracked or the service reports one in progress. */
   operations: boolean;
+  /** spec.egress.vpcConnectorArn, looked up in AWS (the view's listing) before the service is touched. */
+  connectorArn?: string;
 }
 
 export interface AwsReads {
@@ -70,6 +73,8 @@ export interface AwsReads {
   serviceRead: boolean;
   tags?: Tags;
   operations?: readonly OperationObservation[];
+  /** The connector of spec.egress.vpcConnectorArn as AWS shows it (`observed` absent: AWS does not know it). */
+  namedConnector?: { observed?: ConnectorObservation };
 }
 
 /** The network configuration the spec asks for, completed from what AWS shows. */
@@ -181,21 +186,43 @@ export function readPlan(object: ServiceNetworking, permitted: boolean): ReadPla
   const service = (permitted || managedBefore) && status?.serviceStatus !== 'DELETED';
   const tracking =
     status?.lastOperation !== undefined && !OPERATION_TERMINAL.has(status.lastOperation.status);
-  return {
+  const plan: ReadPlan = {
     serviceArn,
     region,
     service,
     tags: service,
     operations: service && (tracking || status?.serviceStatus === 'OPERATION_IN_PROGRESS'),
   };
+  // A connector named by ARN must exist before the service is claimed or pointed at it (a detach needs none).
+  const arn = object.spec.egress.type === 'VPC' ? object.spec.egress.vpcConnectorArn : undefined;
+  if (service && arn !== undefined && !isDeleting(object)) plan.connectorArn = arn;
+  return plan;
 }
 
 /** How the referenced VpcConnector stands: usable once it records an ACTIVE connector (also mid-rotation). */
-function connectorState(object: ServiceNetworking, connector: VpcConnector | undefined): ConnectorState {
+function connectorState(
+  object: ServiceNetworking,
+  connector: VpcConnector | undefined,
+  aws: AwsReads,
+): ConnectorState {
   const egress = object.spec.egress;
   if (egress.type === 'DEFAULT') return { state: 'none' };
   if (egress.vpcConnectorArn !== undefined) {
-    return { state: 'usable', arn: egress.vpcConnectorArn, via: 'spec.egress.vpcConnectorArn' };
+    const arn = egress.vpcConnectorArn;
+    const observed = aws.namedConnector?.observed;
+    if (aws.namedConnector !== undefined && observed === undefined) {
+      return {
+        state: 'waiting',
+        why: `Connector ${arn} (spec.egress.vpcConnectorArn) does not exist in AWS`,
+      };
+    }
+    if (observed !== undefined && observed.status !== 'ACTIVE') {
+      return {
+        state: 'waiting',
+        why: `Connector ${arn} (spec.egress.vpcConnectorArn) is ${observed.status} in AWS`,
+      };
+    }
+    return { state: 'usable', arn, via: 'spec.egress.vpcConnectorArn' };
   }
   const name = egress.vpcConnectorRef?.name ?? '';
   if (connector === undefined) return { state: 'waiting', why: `VpcConnector ${name} does not exist` };
@@ -285,7 +312,7 @@ export function observe(input: ObserveInput): Observation {
     ownerTags,
     serviceRead: aws.serviceRead,
     owner: ownerOf(aws.tags, ownerTags),
-    desiredEgress: { type: object.spec.egress.type, connector: connectorState(object, input.connector) },
+    desiredEgress: { type: object.spec.egress.type, connector: connectorState(object, input.connector, aws) },
     foreignUpdate:
       aws.operations?.[0]?.type === 'UPDATE_SERVICE' && aws.operations[0].id !== status?.lastOperation?.id,
     status: {

@@ -17,7 +17,7 @@ import {
   type ReconcileFn,
   type StatusWriter,
 } from '../../runtime/index.ts';
-import type { AwsView } from '../shared/aws-view.ts';
+import { regionOfArn, type AwsView } from '../shared/aws-view.ts';
 import { persistentAwsFailure, terminalAwsFailure } from '../shared/failures.ts';
 import { decide, type ActionParams, type DecidedAction, type Decision, type StateName } from './machine.ts';
 import {
@@ -73,12 +73,18 @@ export function createServiceNetworkingReconciler(options: ServiceNetworkingReco
     const reads: AwsReads = { serviceRead: true };
     if (service === undefined) return reads;
     reads.service = service;
-    const [tags, operations] = await Promise.all([
+    const { connectorArn } = plan;
+    const [tags, operations, namedConnector] = await Promise.all([
       plan.tags ? view.tags(plan.serviceArn, call) : Promise.resolve(undefined),
       plan.operations ? view.operations(plan.serviceArn, call) : Promise.resolve(undefined),
+      connectorArn === undefined
+        ? Promise.resolve(undefined)
+        : view.connector(connectorArn, regionOfArn(connectorArn), call, 'settled', { tags: false }),
     ]);
     if (tags !== undefined) reads.tags = tags;
     if (operations !== undefined) reads.operations = operations;
+    if (connectorArn !== undefined)
+      reads.namedConnector = namedConnector === undefined ? {} : { observed: namedConnector };
     return reads;
   }
 

@@ -192,7 +192,7 @@ async function mapBounded<T, R>(
 }
 
 /** An App Runner ARN's region: `arn:<partition>:apprunner:<region>:<account>:<resource>`. */
-const regionOfArn = (arn: string): string => arn.split(':')[3] ?? '';
+export const regionOfArn = (arn: string): string => arn.split(':')[3] ?? '';
 
 const sameSummary = (summary: ServiceSummary, service: ServiceObservation): boolean =>
   summary.status === service.status && summary.updatedAt?.getTime() === service.updatedAt?.getTime();
@@ -262,11 +262,12 @@ export class AwsView {
     region: string,
     call: Call,
     freshness: Freshness = 'settled',
+    read: { tags: boolean } = { tags: true },
   ): Promise<ConnectorObservation | undefined> {
     const inactive = this.#inactive.get(arn);
     if (inactive !== undefined) return inactive;
     const listed = (await this.#connectors.get(region, call, () => this.#bound(freshness))).get(arn);
-    if (listed !== undefined) return this.#withTags(listed, call);
+    if (listed !== undefined) return read.tags ? this.#withTags(listed, call) : listed;
     const described = await this.#gateway.appRunner.describeConnector(arn, call);
     if (described === undefined) return undefined;
     if (described.status !== 'ACTIVE') {

@@ -28,6 +28,7 @@ import {
   SERVICE_ARN,
   SVCNET_TAGS,
   activeConnector,
+  awsConnector,
   awsService,
   condition,
   grant,
@@ -282,6 +283,14 @@ void describe('readPlan', () => {
     });
   }
 
+  void it('looks a connector named by ARN up in AWS before touching the service, but not to detach it', () => {
+    const byArn = svcnet({ spec: { egress: { type: 'VPC', vpcConnectorArn: ROTATED_CONNECTOR_ARN } } });
+    assert.equal(readPlan(byArn, true).connectorArn, ROTATED_CONNECTOR_ARN);
+    assert.equal(readPlan(byArn, false).connectorArn, undefined, 'not for a service it may not touch');
+    const deleting = { ...byArn, metadata: { ...byArn.metadata, deletionTimestamp: NOW.toISOString() } };
+    assert.equal(readPlan(deleting, true).connectorArn, undefined);
+  });
+
   void it('reads in the region of the service ARN', () => {
     const plan = readPlan(svcnet({ spec: { serviceArn: WEST_ARN } }), true);
     assert.equal(plan.region, 'us-west-2');
@@ -336,6 +345,8 @@ void describe('observe', () => {
       reason: string;
       egress?: ServiceNetworking['spec']['egress'];
       connector: VpcConnector | undefined;
+      /** What AWS shows for a connector named by ARN (absent: not read). */
+      namedConnector?: AwsReads['namedConnector'];
       state: ReturnType<typeof observe>['desiredEgress']['connector'];
     }[] = [
       {
@@ -398,6 +409,33 @@ void describe('observe', () => {
         state: { state: 'usable', arn: ROTATED_CONNECTOR_ARN, via: 'spec.egress.vpcConnectorArn' },
       },
       {
+        reason: 'a connector ARN in spec that AWS lists ACTIVE is usable',
+        egress: { type: 'VPC', vpcConnectorArn: ROTATED_CONNECTOR_ARN },
+        connector: undefined,
+        namedConnector: { observed: awsConnector({ arn: ROTATED_CONNECTOR_ARN }) },
+        state: { state: 'usable', arn: ROTATED_CONNECTOR_ARN, via: 'spec.egress.vpcConnectorArn' },
+      },
+      {
+        reason: 'a connector ARN in spec that AWS does not know is waited for: the service is not touched',
+        egress: { type: 'VPC', vpcConnectorArn: ROTATED_CONNECTOR_ARN },
+        connector: undefined,
+        namedConnector: {},
+        state: {
+          state: 'waiting',
+          why: `Connector ${ROTATED_CONNECTOR_ARN} (spec.egress.vpcConnectorArn) does not exist in AWS`,
+        },
+      },
+      {
+        reason: 'a connector ARN in spec that AWS shows INACTIVE (deleted) is waited for',
+        egress: { type: 'VPC', vpcConnectorArn: ROTATED_CONNECTOR_ARN },
+        connector: undefined,
+        namedConnector: { observed: awsConnector({ arn: ROTATED_CONNECTOR_ARN, status: 'INACTIVE' }) },
+        state: {
+          state: 'waiting',
+          why: `Connector ${ROTATED_CONNECTOR_ARN} (spec.egress.vpcConnectorArn) is INACTIVE in AWS`,
+        },
+      },
+      {
         reason: 'DEFAULT egress names no connector',
         egress: { type: 'DEFAULT' },
         connector: activeConnector(),
@@ -407,7 +445,9 @@ void describe('observe', () => {
     for (const c of cases) {
       void it(c.reason, () => {
         const object = c.egress === undefined ? svcnet() : svcnet({ spec: { egress: c.egress } });
-        const o = observe(input({ object, connector: c.connector }));
+        const aws =
+          c.namedConnector === undefined ? reads() : { ...reads(), namedConnector: c.namedConnector };
+        const o = observe(input({ object, connector: c.connector, aws }));
         assert.deepEqual(o.desiredEgress, { type: object.spec.egress.type, connector: c.state });
       });
     }
