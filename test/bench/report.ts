@@ -166,16 +166,11 @@ function largestCosts(phase: PhaseFigures | undefined, n: number, count = 3): st
 
 type Timed = PhaseFigures & { bound: Bound; completed: boolean };
 
-function summaryRow(
-  label: string,
-  phase: Timed | undefined,
-  n: number,
-  timeout: number,
-): (string | number)[] {
+function summaryRow(label: string, phase: Timed | undefined, n: number): (string | number)[] {
   if (phase === undefined) return [label, 'not run', '-', '-', '-', '-', '-', '-'];
   return [
     label,
-    phase.completed ? `${fixed(phase.seconds)} s` : `unfinished after ${fixed(timeout, 0)} s`,
+    phase.completed ? `${fixed(phase.seconds)} s` : `unfinished after ${fixed(phase.seconds, 0)} s`,
     `${fixed(phase.bound.seconds)} s`,
     ratio(phase.seconds, phase.bound),
     phase.awsCalls,
@@ -257,9 +252,9 @@ function sizeSection(s: SizeResult): string {
       'per object',
     ],
     [
-      summaryRow('Burst converge', s.burst, n, timeout),
-      summaryRow('Teardown', s.teardown, n, timeout),
-      summaryRow('Restart (SIGKILL, until all verified)', s.restart, n, timeout),
+      summaryRow('Burst converge', s.burst, n),
+      summaryRow('Teardown', s.teardown, n),
+      summaryRow('Restart (SIGKILL, until all verified)', s.restart, n),
       s.steady === undefined
         ? ['Steady state', 'not run', '-', '-', '-', '-', '-', '-']
         : [
