@@ -11,7 +11,9 @@
 // follow), --resync 30s, --window 120s (steady state), --edits 20, --phase-timeout 20m (how long burst
 // converge, restart or teardown may take before it is reported unfinished; default 1 min + 1 s per object).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { format, resolveConfig } from 'prettier';
 import { parseDuration } from '../src/run-args.ts';
 import { renderReport } from '../test/bench/report.ts';
 import { runBench, type BenchOptions, type BenchResult } from '../test/bench/run.ts';
@@ -111,7 +113,11 @@ const run =
   values.merge === undefined
     ? { result: await runBench(options), command }
     : merged(values.merge.split(',').map((p) => p.trim()));
-const report = renderReport(run.result, run.command);
+// Formatted as the repository formats Markdown, so that `npm run format:check` accepts the written file.
+const report = await format(renderReport(run.result, run.command), {
+  ...(await resolveConfig(join(process.cwd(), 'docs', 'benchmarks.md'))),
+  parser: 'markdown',
+});
 console.log(report);
 const out = values.out ?? (values.merge === undefined ? profile.out : undefined);
 if (out !== undefined) {
