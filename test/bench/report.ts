@@ -389,8 +389,8 @@ export function renderReport(result: BenchResult, command: string): string {
     `- Rate: the operator's App Runner limiter at **${o.budget.ratePerSecond} requests/s per region, burst ` +
       `${o.budget.burst}** (\`--apprunner-rate-limit\`, \`--apprunner-burst\`), IAM at its default 2/s. The ` +
       `simulator throttles per account: one bucket for reads and one for mutations, each ${b.ratePerSecond}/s with ` +
-      `a burst of ${b.burst} (every region's budget plus IAM's), so an operator within its budget is never ` +
-      'throttled. The rate is chosen so that N = 5,000 runs in reasonable time here; the bounds scale with it.',
+      `a burst of ${b.burst} (every region's budget plus IAM's), so an operator within its budget is ` +
+      'throttled only when delays on the way bunch its calls past the burst. The rate is chosen so that N = 5,000 runs in reasonable time here; the bounds scale with it.',
     `- Operation timings: PENDING ${t.operationPendingMs} ms, IN_PROGRESS ${t.operationDurationMs} ms, ` +
       `first association of a subnet+SG combination +${t.firstAssociationDelayMs} ms (compressed from AWS's ` +
       `minutes); every call ${result.callLatency.fixedMs}–${result.callLatency.fixedMs + result.callLatency.jitterMs} ms.`,

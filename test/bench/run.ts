@@ -97,7 +97,8 @@ export function operatorFlags(options: BenchOptions, resyncMs: number, metricsPo
 /**
  * The simulator: operation timings, a call latency, and per-account token buckets (one for reads, one for
  * mutations, across regions) as large as the operator's budget over every region plus IAM, so that an
- * operator within its budget is never throttled and one that exceeds it is.
+ * operator within its budget is throttled only when delays on the way bunch its calls past the burst, and
+ * one that exceeds its budget is throttled at once.
  */
 export function simulatorConfig(budget: RateBudget): SimulatorConfig {
   const bucket = {
