@@ -4,9 +4,10 @@
 // the whole reconciler against a small in-memory AWS, so the reads are whatever the reconciler makes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConditionType, VpcConnectorReason } from '../../../src/api/constants.ts';
+import { ConditionType, OwnershipTag, VpcConnectorReason } from '../../../src/api/constants.ts';
 import type { ServiceNetworking } from '../../../src/api/servicenetworking.ts';
 import type { VpcConnector, VpcConnectorStatus } from '../../../src/api/vpcconnector.ts';
+import { AwsAccessDeniedError, ConnectorInUseError } from '../../../src/aws/errors.ts';
 import type {
   ConnectorObservation,
   RoleDeletionObservation,
@@ -33,6 +34,7 @@ import {
   SUBNET,
   ago,
   awsConnector,
+  awsFacts,
   awsService,
   cache,
   fakeClient,
@@ -49,6 +51,13 @@ const at = NOW.toISOString();
 const PASS = { timeout: 10_000 };
 const RETIRING_ARN = CONNECTOR_ARN;
 const RETIRING_NAME = 'team-a-web';
+/** How long AWS's reads may lag a create before a connector without our tags is taken at its word. */
+const READ_LAG_MS = 60_000;
+const VPCC_TAGS_OF_STAGING = {
+  [OwnershipTag.cluster]: 'staging',
+  [OwnershipTag.namespace]: 'team-a',
+  [OwnershipTag.name]: 'web',
+};
 
 /** What AWS holds for one case: the reads derive from it, whichever of them the reconciler makes. */
 interface World {
@@ -59,7 +68,11 @@ interface World {
 }
 
 interface Run {
-  result: ReconcileResult;
+  /** Undefined when the pass threw (`error`). */
+  result: ReconcileResult | undefined;
+  error: unknown;
+  /** The abort signal of the pass, which every AWS call must carry. */
+  signal: AbortSignal;
   /** The status merge patch of the pass (a dropped key is null); undefined when none was written. */
   status: Record<string, unknown> | undefined;
   finalizerPatches: unknown[];
@@ -138,12 +151,19 @@ async function run(setup: Setup): Promise<Run> {
     settings: { ...vpcConnectorSettings, ...setup.settings },
     now: () => NOW,
   });
-  const result = await reconcile(
-    { namespace: 'team-a', name: setup.object.metadata.name ?? '' },
-    { signal: new AbortController().signal, log },
-  );
+  const { signal } = new AbortController();
+  let result: ReconcileResult | undefined;
+  let error: unknown;
+  try {
+    result = await reconcile(
+      { namespace: 'team-a', name: setup.object.metadata.name ?? '' },
+      { signal, log },
+    );
+  } catch (err) {
+    error = err;
+  }
   const status = statusPatches[0]?.status as Record<string, unknown> | undefined;
-  return { result, status, finalizerPatches, events, calls, listedRegions, logs };
+  return { result, error, signal, status, finalizerPatches, events, calls, listedRegions, logs };
 }
 
 /** The one Event of the pass, as [type, reason, action, note]. */
@@ -267,7 +287,7 @@ void describe('the VpcConnector reconciler, action by action', () => {
       connectorName: 'team-a-web',
       region: 'eu-west-1',
     });
-    assert.equal(r.result.requeueAfterMs, undefined, 'the status write itself triggers the next pass');
+    assert.equal(r.result?.requeueAfterMs, undefined, 'the status write itself triggers the next pass');
   });
 
   void it(
@@ -314,16 +334,19 @@ void describe('the VpcConnector reconciler, action by action', () => {
       });
       const created = rotated({ revision: 1 });
       let asked: unknown;
+      let signal: AbortSignal | undefined;
       const r = await run({
         object,
         world: { connectors: [awsConnector()] },
         writes: {
-          createConnector: (region, input) => {
+          createConnector: (region, input, options) => {
             asked = { region, ...input };
+            signal = options?.signal;
             return Promise.resolve(created);
           },
         },
       });
+      assert.equal(signal, r.signal, 'the write carries the pass’s abort signal');
       assert.partialDeepStrictEqual(asked, { region: 'us-east-1', name: 'team-a-web-g3', subnets: [SUBNET] });
       assert.partialDeepStrictEqual(r.status, {
         vpcConnectorArn: ROTATED_CONNECTOR_ARN,
@@ -641,7 +664,7 @@ void describe('the VpcConnector reconciler, action by action', () => {
     PASS,
     async () => {
       const r = await run({
-        object: vpcc({ spec: { managementPolicy: 'Observe', vpcConnectorName: 'team-a-web' }, status: {} }),
+        object: vpcc({ spec: { managementPolicy: 'Observe', vpcConnectorName: 'team-a-web' } }),
         world: { connectors: [awsConnector()] },
         settings: { defaultRegion: 'us-east-1' },
       });
@@ -839,6 +862,128 @@ void describe('the VpcConnector reconciler, action by action', () => {
     assert.deepEqual(r.events, []);
     assert.ok(r.calls.includes('getDeletionStatus'));
     assert.ok(!r.calls.includes('deleteRole'));
-    assert.equal(r.result.requeueAfterMs, 10_000);
+    assert.equal(r.result?.requeueAfterMs, 10_000);
   });
+  void it('warns that the name is taken by another owner’s connector and adopts nothing', PASS, async () => {
+    const r = await run({
+      object: vpcc({
+        status: {
+          region: 'us-east-1',
+          createIntent: { name: 'team-a-web', requestedAt: ago(READ_LAG_MS).toISOString() },
+        },
+      }),
+      world: { connectors: [awsConnector({ tags: { ...VPCC_TAGS_OF_STAGING } })] },
+    });
+    assert.deepEqual(onlyEvent(r), [
+      'Warning',
+      'NameConflict',
+      'AdoptVpcConnector',
+      `Connector team-a-web (${CONNECTOR_ARN}) belongs to VpcConnector team-a/web of cluster staging; the operator will not adopt or change it.`,
+    ]);
+    assert.partialDeepStrictEqual(logged(r, 'Found connector name taken by another owner'), {
+      level: 'error',
+      connectorName: 'team-a-web',
+      arn: CONNECTOR_ARN,
+      owner: 'VpcConnector team-a/web of cluster staging',
+    });
+    assert.ok(!Object.hasOwn(r.status ?? {}, 'vpcConnectorArn'));
+  });
+
+  void it('names every connector Retain leaves behind in its Event', PASS, async () => {
+    const r = await run({
+      object: deletingObject(
+        {
+          vpcConnectorArn: ROTATED_CONNECTOR_ARN,
+          vpcConnectorName: 'team-a-web-g3',
+          retiring: { arn: RETIRING_ARN, name: RETIRING_NAME },
+        },
+        { deletionPolicy: 'Retain' },
+      ),
+      world: { connectors: [awsConnector(), rotated()] },
+    });
+    assert.equal(
+      onlyEvent(r)[3],
+      `deletionPolicy is Retain: left ${RETIRING_ARN}, ${ROTATED_CONNECTOR_ARN} in AWS.`,
+    );
+  });
+
+  void it('observes the connector spec.vpcConnectorArn names, by its ARN', PASS, async () => {
+    const r = await run({
+      object: vpcc({ spec: { managementPolicy: 'Observe', vpcConnectorArn: CONNECTOR_ARN } }),
+      world: { connectors: [awsConnector({ name: 'shared', tags: {} })] },
+    });
+    assert.partialDeepStrictEqual(r.status, {
+      vpcConnectorArn: CONNECTOR_ARN,
+      vpcConnectorName: 'shared',
+      awsStatus: 'ACTIVE',
+    });
+  });
+
+  void it('reads neither the role nor a role deletion task for a Ready connector', PASS, async () => {
+    const r = await run({ object: recorded(), world: { connectors: [awsConnector()] } });
+    assert.ok(!r.calls.includes('getRole'), r.calls.join(', '));
+    assert.ok(!r.calls.includes('getDeletionStatus'), r.calls.join(', '));
+  });
+
+  void it(
+    'keeps a pending create intent when AWS refuses a read, recording the refusal as Stalled',
+    PASS,
+    async () => {
+      const denied = (): Promise<never> =>
+        Promise.reject(
+          new AwsAccessDeniedError(awsFacts('ListServices', 'AccessDeniedException', 'not authorized'), {
+            cause: undefined,
+          }),
+        );
+      const r = await run({
+        object: vpcc({
+          status: {
+            region: 'us-east-1',
+            createIntent: { name: 'team-a-web', requestedAt: ago(5_000).toISOString() },
+          },
+        }),
+        world: {},
+        writes: Object.assign({ listServices: denied }, { listServiceSummaries: denied }),
+      });
+      const stalled = (r.status?.conditions as { type: string; status: string; reason: string }[]).find(
+        (c) => c.type === ConditionType.Stalled,
+      );
+      assert.partialDeepStrictEqual(stalled, { status: 'True', reason: 'AccessDenied' });
+      assert.deepEqual(
+        r.status?.createIntent,
+        { name: 'team-a-web', requestedAt: ago(5_000).toISOString() },
+        'the intent stays as it was',
+      );
+    },
+  );
+
+  void it(
+    'shows AWS’s "in use" refusal of a rotation’s delete without blocking the object’s deletion',
+    PASS,
+    async () => {
+      const inUse = new ConnectorInUseError(
+        awsFacts('DeleteVpcConnector', 'InvalidRequestException', 'connector is in use'),
+        { cause: undefined },
+      );
+      const r = await run({
+        object: recorded({
+          vpcConnectorArn: ROTATED_CONNECTOR_ARN,
+          vpcConnectorName: 'team-a-web-g3',
+          retiring: { arn: RETIRING_ARN, name: RETIRING_NAME },
+        }),
+        world: { connectors: [awsConnector(), rotated()] },
+        writes: { deleteConnector: () => Promise.reject(inUse) },
+      });
+      assert.equal(r.error, inUse, 'the queue backs off');
+      const conditions = r.status?.conditions as { type: string; status: string; reason: string }[];
+      assert.partialDeepStrictEqual(
+        conditions.find((c) => c.type === ConditionType.Reconciling),
+        { status: 'True', reason: 'ConnectorInUse' },
+      );
+      assert.equal(
+        conditions.find((c) => c.type === ConditionType.DeletionBlocked),
+        undefined,
+      );
+    },
+  );
 });
