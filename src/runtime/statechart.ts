@@ -35,7 +35,10 @@ export const stalled = (reason: string, message: string, requeueAfterMs?: number
     ? { kind: 'Stalled', reason, message }
     : { kind: 'Stalled', reason, message, requeueAfterMs };
 
-export const ready = (reason: string, message: string): Report => ({ kind: 'Ready', reason, message });
+export const ready = (reason: string, message: string, requeueAfterMs?: number): Report =>
+  requeueAfterMs === undefined
+    ? { kind: 'Ready', reason, message }
+    : { kind: 'Ready', reason, message, requeueAfterMs };
 
 /** The action a state decided, typed by the chart's map of action names to parameters. */
 export type ActionOf<P> = { [K in keyof P & string]: { type: K; params: P[K] } }[keyof P & string];

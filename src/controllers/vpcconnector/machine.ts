@@ -41,6 +41,8 @@ export const Requeue = {
   confirm: 5_000,
   refusalLookup: 2_000,
   usersToMove: 15_000,
+  /** Ready while services of the region are in motion: the users reported may still change. */
+  usersSettle: 15_000,
   deletionBlocked: 30_000,
   roleDeletion: 10_000,
   observedMissing: 60_000,
@@ -199,7 +201,7 @@ function summary(c: SeenConnector): ConnectorSummary {
     name: c.name,
     revision: c.revision,
     awsStatus: c.active ? 'ACTIVE' : 'INACTIVE',
-    services: c.users,
+    services: c.attached ?? c.users,
   };
 }
 
@@ -787,10 +789,12 @@ const chart = defineStatechart({
         o.current === undefined
           ? { arn: '', name: '', revision: 0, awsStatus: 'INACTIVE' as const, services: [] }
           : summary(o.current),
+      // While a service of the region is in motion, the users counted may change without an event: look again.
       report: (o: Observation) =>
         ready(
           R.Available,
-          `Connector ${o.current?.name ?? ''} (revision ${o.current?.revision ?? 0}) is ACTIVE and used by ${plural(o.current?.users.length ?? 0, 'service')}.`,
+          `Connector ${o.current?.name ?? ''} (revision ${o.current?.revision ?? 0}) is ACTIVE and used by ${plural((o.current?.attached ?? o.current?.users ?? []).length, 'service')}.`,
+          o.servicesInMotion === true ? Requeue.usersSettle : undefined,
         ),
     },
   } satisfies Record<string, StateSpec<Observation, GuardName, ActionParams>>,

@@ -85,6 +85,11 @@ export interface SeenConnector {
   owned: boolean;
   /** ARNs of the services whose egress uses this connector, or may still (an operation in flight). */
   users: readonly string[];
+  /**
+   * ARNs of the services whose network configuration names this connector: what status reports. Absent: the
+   * same as `users`.
+   */
+  attached?: readonly string[];
 }
 
 export interface Observation {
@@ -139,6 +144,11 @@ export interface Observation {
   roleDeletion?: RoleDeletionObservation;
   /** ACTIVE connectors in all managed regions (any owner); undefined when not read. */
   activeConnectorsInManagedRegions?: number;
+  /**
+   * Some service of the region has an operation in flight: which connector it ends on is not known yet, so
+   * the users reported now may change without any event (look again soon).
+   */
+  servicesInMotion?: boolean;
 }
 
 /** Where the connector lives: the region recorded at creation wins over a later spec or default. */
@@ -285,6 +295,7 @@ export function observe({ object, serviceNetworkings, aws, settings, now }: Obse
   ) {
     observation.roleDeletion = aws.roleDeletion;
   }
+  if (aws.services.some((s) => s.status === 'OPERATION_IN_PROGRESS')) observation.servicesInMotion = true;
   if (aws.connectorsInManagedRegions !== undefined) {
     observation.activeConnectorsInManagedRegions = aws.connectorsInManagedRegions.filter(
       (c) => c.status === 'ACTIVE',
@@ -315,6 +326,10 @@ function see(
           s.status === 'OPERATION_IN_PROGRESS' ||
           (s.network.egressType === 'VPC' && s.network.vpcConnectorArn === connector.arn),
       )
+      .map((s) => s.arn)
+      .sort(),
+    attached: services
+      .filter((s) => s.network.egressType === 'VPC' && s.network.vpcConnectorArn === connector.arn)
       .map((s) => s.arn)
       .sort(),
   };

@@ -829,6 +829,19 @@ const cases: Case[] = [
     message: /is ACTIVE and used by 1 service\./,
   },
   {
+    name: 'reports Ready with the services AWS shows on the connector, and looks again while others are in motion',
+    given: observation({
+      current: connector({ users: [SERVICE_ARN, OTHER_SERVICE_ARN], attached: [SERVICE_ARN] }),
+      servicesInMotion: true,
+    }),
+    state: 'ready',
+    action: 'reportReady',
+    params: { services: [SERVICE_ARN] },
+    kstatus: 'Ready',
+    message: /is ACTIVE and used by 1 service\./,
+    requeueAfterMs: Requeue.usersSettle,
+  },
+  {
     name: 'does not compare security groups the spec leaves to the VPC default',
     given: observation(withDesired({ securityGroups: [] })),
     state: 'ready',

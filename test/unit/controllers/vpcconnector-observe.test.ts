@@ -73,6 +73,8 @@ void describe('observe', () => {
       now: NOW,
     });
     assert.deepEqual(o.current?.users, [moving.arn]);
+    assert.deepEqual(o.current.attached, [], 'but status reports only what AWS shows on the connector');
+    assert.equal(o.servicesInMotion, true, 'and the pass knows the count may still change');
   });
 
   void it('counts as references only VPC ServiceNetworkings of the same namespace that name the object', () => {
