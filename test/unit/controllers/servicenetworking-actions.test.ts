@@ -57,6 +57,8 @@ interface World {
 
 interface Run {
   result: ReconcileResult;
+  /** The abort signal of the pass, which every AWS call must carry. */
+  signal: AbortSignal;
   status: Record<string, unknown> | undefined;
   finalizerPatches: unknown[];
   events: EventInput[];
@@ -108,12 +110,13 @@ async function run(setup: Setup): Promise<Run> {
     settings: serviceNetworkingSettings,
     now: () => NOW,
   });
+  const { signal } = new AbortController();
   const result = await reconcile(
     { namespace: setup.object.metadata.namespace, name: setup.object.metadata.name ?? '' },
-    { signal: new AbortController().signal, log },
+    { signal, log },
   );
   const status = statusPatches[0]?.status as Record<string, unknown> | undefined;
-  return { result, status, finalizerPatches, events, calls, logs };
+  return { result, signal, status, finalizerPatches, events, calls, logs };
 }
 
 function onlyEvent(r: Run): [string, string, string | undefined, string | undefined] {
@@ -173,6 +176,7 @@ void describe('the ServiceNetworking reconciler, action by action', () => {
       world: {},
     });
     assert.partialDeepStrictEqual(r.status, { serviceStatus: 'DELETED', network: null });
+    assert.ok(!r.calls.includes('listTags') && !r.calls.includes('listOperations'), 'nothing more to read');
   });
 
   void it('removes exactly the ownership tags once detached, as the last AWS call', PASS, async () => {
@@ -434,5 +438,87 @@ void describe('the ServiceNetworking reconciler, action by action', () => {
     const [type, reason, action] = onlyEvent(r);
     assert.deepEqual([type, reason, action], ['Warning', 'NotPermitted', 'CheckTenancy']);
     assert.deepEqual(r.calls, []);
+  });
+  void it('carries the pass’s abort signal on its AWS writes', PASS, async () => {
+    let seen: AbortSignal | undefined;
+    const r = await run({
+      object: svcnet(),
+      world: { service: awsService(), tags: SVCNET_TAGS },
+      writes: {
+        updateServiceNetwork: (_arn, network, options) => {
+          seen = options?.signal;
+          return updateAnswer({ ...network });
+        },
+      },
+    });
+    assert.equal(seen, r.signal);
+  });
+
+  void it('lists every field someone else changed in its DriftCorrected Warning', PASS, async () => {
+    const r = await run({
+      object: svcnet({
+        status: { network: { ...ATTACHED }, conditions: [condition('Ready', 'True', 'Attached', 2)] },
+      }),
+      world: {
+        service: awsService({ network: { ...DEFAULT_PUBLIC, isPubliclyAccessible: false } }),
+        tags: SVCNET_TAGS,
+      },
+      writes: { updateServiceNetwork: (_arn, network) => updateAnswer({ ...network }) },
+    });
+    assert.match(onlyEvent(r)[3] ?? '', /\(egress type, ingress\)/);
+  });
+
+  void it(
+    'does not let an older object of an ungranted namespace claim the service first',
+    PASS,
+    async () => {
+      const ungranted = svcnet({
+        metadata: {
+          namespace: 'team-b',
+          name: 'old',
+          uid: 'uid-old',
+          creationTimestamp: '2026-01-01T00:00:00Z',
+        },
+      });
+      const r = await run({
+        object: svcnet(),
+        others: [ungranted],
+        world: { service: awsService(), tags: {} },
+        writes: { tagResource: () => Promise.resolve() },
+      });
+      assert.ok(r.calls.includes('tagResource'), 'claims the service');
+      assert.deepEqual(r.events, []);
+    },
+  );
+
+  void it('leaves a settled operation as recorded when it is no longer listed', PASS, async () => {
+    const succeeded = { ...lastOperation('SUCCEEDED'), startedAt: ago(MIN).toISOString() };
+    const r = await run({
+      object: svcnet({
+        status: {
+          lastOperation: succeeded,
+          network: { ...ATTACHED },
+          conditions: [condition('Ready', 'True', 'Attached', 2)],
+        },
+      }),
+      world: { service: awsService({ network: ATTACHED }), tags: SVCNET_TAGS, operations: [] },
+    });
+    assert.deepEqual(r.status?.lastOperation ?? succeeded, succeeded);
+    assert.ok(!r.calls.includes('listOperations'), 'nothing tracked: no ListOperations');
+  });
+
+  void it('records a DEFAULT network without a connector, with ingress and IP type', PASS, async () => {
+    const r = await run({
+      object: svcnet({ spec: { egress: { type: 'DEFAULT' } } }),
+      world: {
+        service: awsService({ network: { ...DEFAULT_PUBLIC, ipAddressType: 'DUAL_STACK' } }),
+        tags: SVCNET_TAGS,
+      },
+    });
+    assert.deepEqual(r.status?.network, {
+      egressType: 'DEFAULT',
+      isPubliclyAccessible: true,
+      ipAddressType: 'DUAL_STACK',
+    });
   });
 });
