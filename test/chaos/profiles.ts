@@ -40,7 +40,7 @@ export interface Profile {
   /** After faults are cleared, every object is Ready within this. */
   settleBoundMs: number;
   /**
-   * After everything is deleted, everything is gone within this; plus ROLE_DELETION_RETRY_MS when the role
+   * After everything is deleted, everything is gone within this; plus ROLE_DELETION_RETRY_MS and a minute when the role
    * deletion fails in the teardown (the operator starts a new deletion task only that long after a failed one).
    */
   teardownBoundMs: number;
@@ -139,7 +139,7 @@ export const profiles: Record<ProfileName, Profile> = {
     name: 'short',
     connectors: 3,
     services: 4,
-    phaseMs: 5_000,
+    phaseMs: 4_000,
     killAfterMs: [2_500, 6_000],
     restartPauseMs: [100, 800],
     betweenCallAndWriteShare: 0.4,
@@ -158,11 +158,12 @@ export const profiles: Record<ProfileName, Profile> = {
     name: 'long',
     connectors: 8,
     services: 14,
-    phaseMs: 120_000,
+    phaseMs: 100_000,
     killAfterMs: [1_500, 5_000],
     restartPauseMs: [100, 1_500],
     betweenCallAndWriteShare: 0.35,
-    operationEveryMs: [300, 1_500],
+    // Slow enough that changes reach AWS (attach, rotate) between kills instead of being undone first.
+    operationEveryMs: [1_500, 4_000],
     minKills: 200,
     settleBoundMs: 180_000,
     teardownBoundMs: 180_000,

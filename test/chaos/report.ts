@@ -67,8 +67,14 @@ export function renderReport(r: ChaosReport, machine: string): string {
     'Objects',
     `${r.objects.connectors} VpcConnectors and ${r.objects.serviceNetworkings} ServiceNetworkings created; ${r.objects.workloadOperations} workload changes (create, rotate, attach, detach, delete)`,
   );
-  row('Ready after a change: p50 / p90 / p99 / max', durations(r.convergence.ready));
-  row('Gone after a delete: p50 / p90 / p99 / max', durations(r.convergence.deleted));
+  row(
+    'Ready after a change: p50 / p90 / p99 / max (changes undone or deleted first are not counted)',
+    durations(r.convergence.ready),
+  );
+  row(
+    'Gone after a delete: p50 / p90 / p99 / max (a connector waits while a ServiceNetworking still references it)',
+    durations(r.convergence.deleted),
+  );
   row(
     'Every object Ready after the faults were cleared',
     `${seconds(r.convergence.settleMs)} (bound ${seconds(r.boundsMs.settle)})`,

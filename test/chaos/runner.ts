@@ -51,6 +51,8 @@ const REGION = 'us-east-1';
 const SUBNETS = ['subnet-0c4a05000000000a1', 'subnet-0c4a05000000000b2', 'subnet-0c4a05000000000c3'];
 const SECURITY_GROUPS = ['sg-0c4a0500000000001', 'sg-0c4a0500000000002'];
 const LEADER = 'Became leader; started reconciling';
+/** The teardown's role deletion fault is cleared once a deletion task failed, or after this. */
+const ROLE_FAULT_MAX_MS = 240_000;
 const UNELECTED = 'Leader election is disabled; started reconciling';
 
 export interface RunOptions {
@@ -721,7 +723,7 @@ export async function runChaos(options: RunOptions): Promise<ChaosReport> {
 
     // ---- teardown: everything deleted in random order, kills continue, role deletion fails at first ----
     const roleFails = profile.roleDeletionFailsInTeardown;
-    const teardownBoundMs = profile.teardownBoundMs + (roleFails ? ROLE_DELETION_RETRY_MS : 0);
+    const teardownBoundMs = profile.teardownBoundMs + (roleFails ? ROLE_DELETION_RETRY_MS + 60_000 : 0);
     log(
       `phase: teardown (everything deleted${roleFails ? '; the role deletion fails at first' : ''}; kills continue)`,
     );
@@ -744,7 +746,8 @@ export async function runChaos(options: RunOptions): Promise<ChaosReport> {
       const state = await admin<{ iam: { deletionTasks: { status: string }[] } }>('GET', '/_sim/state');
       if (
         !roleFaultCleared &&
-        (state.iam.deletionTasks.some((t) => t.status === 'FAILED') || Date.now() - teardownStart > 45_000)
+        (state.iam.deletionTasks.some((t) => t.status === 'FAILED') ||
+          Date.now() - teardownStart > ROLE_FAULT_MAX_MS)
       ) {
         await setFaults({});
         roleFaultCleared = true;
