@@ -162,6 +162,10 @@ export function defineStatechart<O, G extends string, P, S extends string>(
     stateNames,
     decide(observation: O): Decision<S, P> {
       const [snapshot, executable] = initialTransition(machine, observation as Record<string, unknown>);
+      // A guard that throws leaves the snapshot in `error` at `deciding`: report the guard's own error.
+      if (snapshot.status === 'error') {
+        throw new Error(`${definition.id}: a guard threw while deciding`, { cause: snapshot.error });
+      }
       const state = snapshot.value as S;
       const spec = definition.states[state];
       const actions = executable.map((a) => ({ type: a.type, params: a.params }) as ActionOf<P>);
