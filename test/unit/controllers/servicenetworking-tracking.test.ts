@@ -1,6 +1,7 @@
-// Two judgements of the ServiceNetworking statechart that a table of steady states does not reach: whether
+// Judgements of the ServiceNetworking statechart that a table of steady states does not reach: whether
 // the operation this object started is still running when AWS's reads disagree (ListOperations against
-// DescribeService), and what counts as drift (someone else's change) rather than a change of spec.
+// DescribeService), what counts as drift (someone else's change) rather than a change of spec, and which
+// service statuses App Runner accepts an update in.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decide } from '../../../src/controllers/servicenetworking/machine.ts';
@@ -152,4 +153,19 @@ void describe('drift', () => {
     );
     assert.deepEqual(params.drift, []);
   });
+});
+
+void describe('which services App Runner lets the operator update', () => {
+  for (const status of ['RUNNING', 'PAUSED', 'CREATE_FAILED'] as const) {
+    void it(`sends the update to a ${status} service`, PURE, () => {
+      const decision = decide(observation({ service: awsService({ status, network: DEFAULT_PUBLIC }) }));
+      assert.equal(decision.state, 'updating');
+    });
+  }
+  for (const status of ['OPERATION_IN_PROGRESS', 'DELETE_FAILED'] as const) {
+    void it(`waits with a ${status} service`, PURE, () => {
+      const decision = decide(observation({ service: awsService({ status, network: DEFAULT_PUBLIC }) }));
+      assert.equal(decision.state, 'waitingForService');
+    });
+  }
 });
