@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { ConditionType, OwnershipTag, VpcConnectorReason } from '../../../src/api/constants.ts';
 import type { ServiceNetworking } from '../../../src/api/servicenetworking.ts';
 import type { VpcConnector, VpcConnectorStatus } from '../../../src/api/vpcconnector.ts';
-import { AwsAccessDeniedError, ConnectorInUseError } from '../../../src/aws/errors.ts';
+import { AwsAccessDeniedError, AwsInvalidInputError, ConnectorInUseError } from '../../../src/aws/errors.ts';
 import type {
   ConnectorObservation,
   RoleDeletionObservation,
@@ -984,6 +984,29 @@ void describe('the VpcConnector reconciler, action by action', () => {
         conditions.find((c) => c.type === ConditionType.DeletionBlocked),
         undefined,
       );
+    },
+  );
+  void it(
+    'keeps a replacement’s intent and records AWS’s refusal when the create is refused as invalid',
+    PASS,
+    async () => {
+      const refused = new AwsInvalidInputError(
+        awsFacts('CreateVpcConnector', 'InvalidRequestException', 'name already in use'),
+        { cause: undefined },
+      );
+      const requestedAt = ago(5_000).toISOString();
+      const r = await run({
+        object: recorded({ createIntent: { name: 'team-a-web-g3', requestedAt, replaces: CONNECTOR_ARN } }),
+        world: { connectors: [awsConnector()] },
+        writes: { createConnector: () => Promise.reject(refused) },
+      });
+      assert.equal(r.result?.requeueAfterMs, 2_000, 'looks the name up again shortly');
+      assert.deepEqual(r.status?.createIntent, {
+        name: 'team-a-web-g3',
+        requestedAt,
+        replaces: CONNECTOR_ARN,
+        refused: { at, code: 'InvalidRequestException', message: 'name already in use' },
+      });
     },
   );
 });
