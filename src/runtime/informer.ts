@@ -290,7 +290,7 @@ export class Informer<T extends KubernetesObject> implements InformerSource<T> {
 
   #replace(list: KubernetesListObject<T>): void {
     const fresh = new Map<string, T>();
-    for (const item of list.items) fresh.set(keyOf(item), item);
+    for (const item of list.items) fresh.set(keyOf(item), slim(item));
     const changes: [T, ChangeType][] = [];
     for (const [key, old] of this.#cache) {
       if (!fresh.has(key)) changes.push([old, 'delete']);
@@ -315,7 +315,8 @@ export class Informer<T extends KubernetesObject> implements InformerSource<T> {
     for (const [obj, change] of changes) this.#emit(obj, change);
   }
 
-  #applyEvent(phase: string, obj: T): void {
+  #applyEvent(phase: string, received: T): void {
+    const obj = slim(received);
     this.#alive();
     this.#failures = 0;
     const rv = obj.metadata?.resourceVersion;
@@ -421,6 +422,15 @@ export class Informer<T extends KubernetesObject> implements InformerSource<T> {
 
 function cacheKey(namespace: string | undefined, name: string): string {
   return namespace === undefined || namespace === '' ? name : `${namespace}/${name}`;
+}
+
+/**
+ * The object as the cache keeps it: without `metadata.managedFields`, which nothing here reads and which is
+ * often the larger part of an object (server-side apply's bookkeeping of every field's manager).
+ */
+function slim<T extends KubernetesObject>(obj: T): T {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+  return obj;
 }
 
 function keyOf(obj: KubernetesObject): string {

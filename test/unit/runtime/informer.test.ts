@@ -58,7 +58,12 @@ class FakeWatch implements WatchStarter {
 }
 
 interface TestObject {
-  metadata: { name: string; namespace: string; resourceVersion: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion: string;
+    managedFields?: { manager: string; operation: string }[];
+  };
 }
 
 interface TestList {
@@ -136,6 +141,26 @@ void describe('Informer', () => {
     assert.deepEqual(
       r.informer.list().map((o) => o.metadata.name),
       ['a'],
+    );
+    r.informer.stop();
+  });
+
+  void it('keeps objects without managedFields, listed or watched (nothing reads them; they are often most of an object)', async () => {
+    const managed = (name: string, rv: string): TestObject => ({
+      metadata: { ...obj(name, rv).metadata, managedFields: [{ manager: 'kubectl', operation: 'Apply' }] },
+    });
+    const r = rig();
+    r.listResults[0] = listOf('10', managed('a', '5'));
+    await r.informer.start();
+    await settle();
+    r.watch.last().emit('ADDED', managed('b', '11'));
+    await settle();
+    assert.deepEqual(
+      r.informer.list().map((o) => [o.metadata.name, o.metadata.managedFields]),
+      [
+        ['a', undefined],
+        ['b', undefined],
+      ],
     );
     r.informer.stop();
   });
