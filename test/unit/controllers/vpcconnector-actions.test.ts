@@ -1009,4 +1009,31 @@ void describe('the VpcConnector reconciler, action by action', () => {
       });
     },
   );
+  void it(
+    'looks again within a second when a tag sync changes nothing in status (AWS still shows old tags)',
+    PASS,
+    async () => {
+      const setup = (status?: VpcConnectorStatus): Setup => {
+        const object = recorded({}, { tags: { team: 'payments' } });
+        if (status !== undefined) {
+          object.status = status;
+          object.metadata.resourceVersion = '101';
+        }
+        return {
+          object,
+          world: { connectors: [awsConnector()] },
+          writes: { tagResource: () => Promise.resolve() },
+        };
+      };
+      const first = await run(setup());
+      assert.equal(first.result?.requeueAfterMs, undefined, 'the status write starts the next pass');
+      const written = Object.fromEntries(
+        Object.entries(first.status ?? {}).filter(([, value]) => value !== null),
+      ) as VpcConnectorStatus;
+      const second = await run(setup(written));
+      assert.ok(second.calls.includes('tagResource'));
+      assert.equal(second.status, undefined, 'nothing to write');
+      assert.equal(second.result?.requeueAfterMs, 1_000);
+    },
+  );
 });
