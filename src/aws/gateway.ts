@@ -47,6 +47,12 @@ export interface ServiceObservation {
   network: NetworkObservation;
   updatedAt?: Date;
   tags?: Tags;
+  /**
+   * While an operation is in flight (OPERATION_IN_PROGRESS), the network the service was settled on before it,
+   * when the reader saw it: AWS still holds that connector until the operation ends, whatever the description
+   * already shows. Absent: not known (any connector may still be held).
+   */
+  movingFrom?: { connectorArn?: string };
 }
 
 /** One entry of ListServices: what changed can be told from status and updatedAt, the network cannot. */

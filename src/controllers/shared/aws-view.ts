@@ -359,11 +359,14 @@ export class AwsView {
     if (inFlight !== undefined) return inFlight;
     const described = this.#gateway.appRunner
       .describeService(arn, SHARED)
-      .then((service) => {
-        if (service === undefined) {
+      .then((read) => {
+        if (read === undefined) {
           this.#described.delete(arn);
           this.#tags.delete(arn);
-        } else this.#described.set(arn, service);
+          return undefined;
+        }
+        const service = this.#inMotion(read, false);
+        this.#described.set(arn, service);
         return service;
       })
       .finally(() => {
@@ -371,6 +374,29 @@ export class AwsView {
       });
     this.#describesInFlight.set(arn, described);
     return described;
+  }
+
+  /**
+   * A new description of a service, with `movingFrom` while an operation the operator started itself is in
+   * flight: the connector it was on when the operator sent its UpdateService (carried over while the operation
+   * lasts). Someone else's operation may follow changes the view never saw: its `movingFrom` stays unknown.
+   */
+  #inMotion(service: ServiceObservation, ownUpdate: boolean): ServiceObservation {
+    if (service.status !== 'OPERATION_IN_PROGRESS') return service;
+    const before = this.#described.get(service.arn);
+    if (before === undefined) return service;
+    if (before.status === 'OPERATION_IN_PROGRESS') {
+      return before.movingFrom === undefined ? service : { ...service, movingFrom: before.movingFrom };
+    }
+    if (!ownUpdate) return service;
+    const was = before.network;
+    return {
+      ...service,
+      movingFrom:
+        was.egressType === 'VPC' && was.vpcConnectorArn !== undefined
+          ? { connectorArn: was.vpcConnectorArn }
+          : {},
+    };
   }
 
   /** How old a service listing may be: short while any service is in motion, or for a deleting pass. */
@@ -417,9 +443,10 @@ export class AwsView {
   ): Promise<{ service: ServiceObservation; operationId: string }> {
     try {
       const result = await this.#gateway.appRunner.updateServiceNetwork(arn, network, call);
-      this.#described.set(arn, result.service);
-      this.#services.own(region, arn, result.service);
-      return result;
+      const service = this.#inMotion(result.service, true);
+      this.#described.set(arn, service);
+      this.#services.own(region, arn, service);
+      return { ...result, service };
     } catch (err) {
       this.#described.delete(arn);
       this.#services.drop(region);

@@ -318,13 +318,15 @@ function see(
     securityGroups: connector.securityGroups,
     owned: Object.entries(ownership).every(([key, value]) => connector.tags?.[key] === value),
     // While an operation is in flight, DescribeService already shows the new network configuration but AWS
-    // still counts the service as a user of the connector it is moving off (semantics §5.4): which one is not
-    // observable, so a busy service counts as a user of every connector until its operation ends.
+    // still counts the service as a user of the connector it is moving off (semantics §5.4). AWS does not say
+    // which: the shared view knows it when it saw the service settled before (`movingFrom`); otherwise a busy
+    // service counts as a user of every connector until its operation ends.
     users: services
       .filter(
         (s) =>
-          s.status === 'OPERATION_IN_PROGRESS' ||
-          (s.network.egressType === 'VPC' && s.network.vpcConnectorArn === connector.arn),
+          (s.network.egressType === 'VPC' && s.network.vpcConnectorArn === connector.arn) ||
+          (s.status === 'OPERATION_IN_PROGRESS' &&
+            (s.movingFrom === undefined || s.movingFrom.connectorArn === connector.arn)),
       )
       .map((s) => s.arn)
       .sort(),

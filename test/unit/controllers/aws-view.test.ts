@@ -209,6 +209,47 @@ void describe('AwsView', () => {
     assert.equal((await v.view.service(SERVICE_ARN, REGION, call))?.status, 'OPERATION_IN_PROGRESS');
   });
 
+  void it('remembers which connector a service left for the operation the operator started, not for anyone else’s', async () => {
+    const attached = awsService({ network: { egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN } });
+    const moving = awsService({ status: 'OPERATION_IN_PROGRESS' });
+    let described = attached;
+    const v = view({
+      ...awsHolding(),
+      listServiceSummaries: () =>
+        Promise.resolve([
+          { arn: SERVICE_ARN, name: 'payments', status: described.status, updatedAt: described.updatedAt },
+        ]),
+      describeService: () => Promise.resolve(described),
+      updateServiceNetwork: () => Promise.resolve({ service: moving, operationId: 'op-1' }),
+    });
+    await v.view.services(REGION, call);
+    const detached = await v.view.updateServiceNetwork(
+      SERVICE_ARN,
+      REGION,
+      { egressType: 'DEFAULT', isPubliclyAccessible: true, ipAddressType: 'IPV4' },
+      call,
+    );
+    assert.deepEqual(detached.service.movingFrom, { connectorArn: CONNECTOR_ARN });
+    assert.deepEqual((await v.view.service(SERVICE_ARN, REGION, call))?.movingFrom, {
+      connectorArn: CONNECTOR_ARN,
+    });
+
+    // Someone else's operation: the view cannot tell what the service left.
+    const other = view({
+      ...awsHolding(),
+      listServiceSummaries: () =>
+        Promise.resolve([
+          { arn: SERVICE_ARN, name: 'payments', status: described.status, updatedAt: described.updatedAt },
+        ]),
+      describeService: () => Promise.resolve(described),
+    });
+    described = attached;
+    await other.view.services(REGION, call);
+    described = moving;
+    other.clock.now += DEFAULT_VIEW_MAX_AGE_MS;
+    assert.equal((await other.view.services(REGION, call))[0]?.movingFrom, undefined);
+  });
+
   void it('finds a connector it created by name without listing again, with the tags it was created with', async () => {
     const v = view({
       ...awsHolding(),

@@ -77,6 +77,29 @@ void describe('observe', () => {
     assert.equal(o.servicesInMotion, true, 'and the pass knows the count may still change');
   });
 
+  void it('counts a service in motion only against the connector it left, when the view knows which', () => {
+    const leavingUs = {
+      ...awsService({ name: 'leaving-us', status: 'OPERATION_IN_PROGRESS' }),
+      movingFrom: { connectorArn: CONNECTOR_ARN },
+    };
+    const leavingOther = {
+      ...awsService({ name: 'leaving-other', status: 'OPERATION_IN_PROGRESS' }),
+      movingFrom: { connectorArn: OTHER_CONNECTOR_ARN },
+    };
+    const wasDefault = {
+      ...awsService({ name: 'was-default', status: 'OPERATION_IN_PROGRESS' }),
+      movingFrom: {},
+    };
+    const o = observe({
+      object: vpcc({ status: { vpcConnectorArn: CONNECTOR_ARN } }),
+      serviceNetworkings: [],
+      aws: reads({ current: awsConnector(), services: [leavingUs, leavingOther, wasDefault] }),
+      settings,
+      now: NOW,
+    });
+    assert.deepEqual(o.current?.users, [leavingUs.arn]);
+  });
+
   void it('counts as references only VPC ServiceNetworkings of the same namespace that name the object', () => {
     const sn = (name: string, namespace: string, egress: ServiceNetworking['spec']['egress']) =>
       svcnet({ metadata: { name, namespace }, spec: { egress } });
