@@ -300,7 +300,13 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
       case 'blockDeletion': {
         const { serviceNetworkings: refs, services } = action.params;
         log.info('Blocked deletion', { serviceNetworkings: refs, services });
-        pass.event('Warning', 'DeletionBlocked', 'DeleteVpcConnector', decision.conditions.kstatus.message);
+        // Once per change of what blocks it: the condition says it meanwhile, and a pass per change of every
+        // user would otherwise write an Event each time.
+        const message = decision.conditions.kstatus.message;
+        const before = object.status?.conditions?.find((c) => c.type === ConditionType.DeletionBlocked);
+        if (before?.status !== 'True' || before.message !== message) {
+          pass.event('Warning', 'DeletionBlocked', 'DeleteVpcConnector', message);
+        }
         break;
       }
       case 'deleteConnector': {

@@ -24,11 +24,13 @@ import type { EventInput } from '../../../src/runtime/events.ts';
 import { StatusWriter } from '../../../src/runtime/status.ts';
 import type { ReconcileResult } from '../../../src/runtime/types.ts';
 import {
+  ATTACHED,
   CONNECTOR_ARN,
   NOW,
   awsConnector,
   awsFacts,
   awsHolding,
+  awsService,
   cache,
   conditionOf,
   fakeClient,
@@ -278,6 +280,42 @@ void describe('the VpcConnector reconciler', () => {
     assert.ok(blocked.message.includes('is being used by other services'));
     assert.deepEqual(
       h.events.map((e) => e.reason),
+      ['DeletionBlocked'],
+    );
+  });
+
+  void it('warns that deletion is blocked once per change of what blocks it, not once per pass', async () => {
+    const object = (conditions?: VpcConnectorStatus['conditions']): VpcConnector =>
+      vpcc({
+        status: {
+          region: 'us-east-1',
+          vpcConnectorArn: CONNECTOR_ARN,
+          vpcConnectorName: 'team-a-web',
+          ...(conditions === undefined ? {} : { conditions }),
+        },
+        metadata: { deletionTimestamp: NOW.toISOString() },
+      });
+    const world = awsHolding({ connectors: [awsConnector()], services: [awsService({ network: ATTACHED })] });
+    const first = harness(object(), world);
+    await first.run();
+    assert.deepEqual(
+      first.events.map((e) => e.reason),
+      ['DeletionBlocked'],
+    );
+    const written = first.statusPatches[0]?.status.conditions;
+    assert.ok(written !== undefined);
+
+    const again = harness(object(written), world);
+    await again.run();
+    assert.deepEqual(again.events, [], 'the same blockers: the condition already says it');
+
+    const changed = harness(
+      object(written.map((c) => (c.type === ConditionType.DeletionBlocked ? { ...c, message: 'older' } : c))),
+      world,
+    );
+    await changed.run();
+    assert.deepEqual(
+      changed.events.map((e) => e.reason),
       ['DeletionBlocked'],
     );
   });
