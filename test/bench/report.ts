@@ -422,7 +422,8 @@ export function renderReport(result: BenchResult, command: string): string {
     '## Setup',
     '',
     '- A real kube-apiserver and etcd (the integration-test harness), the AWS simulator and the operator, each ' +
-      'its own process. The operator watches every namespace (`--tenancy SingleTenant`).',
+      'its own process. The operator watches every namespace (`--tenancy SingleTenant`) and runs under node as ' +
+      'the image runs it (`--max-semi-space-size=2`).',
     `- Rate: the operator's App Runner limiter at **${o.budget.ratePerSecond} requests/s per region, burst ` +
       `${o.budget.burst}** (\`--apprunner-rate-limit\`, \`--apprunner-burst\`), IAM at its default 2/s. The ` +
       `simulator throttles per account: one bucket for reads and one for mutations, each ${b.ratePerSecond}/s with ` +

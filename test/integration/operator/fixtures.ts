@@ -132,10 +132,13 @@ export interface OperatorOptions {
   namespace: string | undefined;
   clusterName: string;
   args?: readonly string[];
+  /** Options for node itself, before the script (e.g. the image's heap settings). */
+  nodeOptions?: readonly string[];
 }
 
 export function startOperator(options: OperatorOptions): OperatorProcess {
   const args = [
+    ...(options.nodeOptions ?? []),
     join(root, 'bin', 'apprunner-net.js'),
     'run',
     '--aws-endpoint-url',
