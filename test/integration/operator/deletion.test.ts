@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConditionType, FINALIZER, VpcConnectorReason } from '../../../src/api/constants.ts';
+import { Requeue } from '../../../src/controllers/vpcconnector/machine.ts';
 import {
   condition,
   REGION,
@@ -11,6 +12,7 @@ import {
   startEnv,
   SUBNETS,
   type CallRecord,
+  waitFor,
   type Env,
 } from './fixtures.ts';
 
@@ -59,7 +61,11 @@ describe('deleting a VpcConnector', () => {
       assert.equal(blocked?.reason, VpcConnectorReason.DeletionBlocked);
       assert.match(blocked.message, new RegExp(`ServiceNetworking ${world.namespace}/web`));
       assert.ok(blocked.message.includes(world.serviceArn), blocked.message);
-      assert.ok((await world.kube.eventReasons('shared')).includes('DeletionBlocked'));
+      // The Warning is written once, beside the status (not after it): wait for it rather than race it.
+      await waitFor(
+        async () => (await world.kube.eventReasons('shared')).includes('DeletionBlocked'),
+        'a DeletionBlocked Event',
+      );
 
       // The reference goes; AWS still shows the service on the connector.
       await world.kube.deleteServiceNetworking('web');
@@ -75,8 +81,9 @@ describe('deleting a VpcConnector', () => {
       assert.equal((await world.connectors())[0]?.status, 'ACTIVE');
       assert.ok(!(await world.operatorMutations()).some((c) => c.operation === 'DeleteVpcConnector'));
 
+      // Nothing in Kubernetes changes when the service leaves: the blocked pass looks again on its own.
       await world.moveService(undefined);
-      await world.kube.waitForGone('shared', () => world.operator.tail());
+      await world.kube.waitForGone('shared', () => world.operator.tail(), Requeue.deletionBlocked + 15_000);
       assert.deepEqual(
         (await world.connectors()).map((c) => c.status),
         ['INACTIVE'],
