@@ -73,6 +73,8 @@ export interface ActionParams {
   waitForInactive: { arn: string };
   /** A create may have happened moments ago that a name lookup does not show yet: look again later. */
   waitForCreateToSettle: { name: string };
+  /** The spec matches the connector a rotation was to replace again, and no replacement exists: clear the intent. */
+  dropRotationIntent: { name: string };
   /** The name lookups found nothing after AWS refused the create: drop the intent, report the refusal. */
   reportCreateRefused: { name: string; code: string; message: string };
   /** Clear status.retiring: the rotation is over. */
@@ -273,6 +275,17 @@ const guards = {
     o.byName === undefined &&
     o.now.getTime() - o.status.createIntent.refused.at.getTime() < CREATE_REFUSAL_CONFIRM_MS,
   createRefused: (o: Observation) => o.status.createIntent?.refused !== undefined && o.byName === undefined,
+  // The spec changed back while a rotation waited for its create: the connector it was to replace matches again.
+  rotationIntentReverted: (o: Observation) =>
+    o.status.createIntent?.replaces !== undefined &&
+    o.byName === undefined &&
+    o.current?.active === true &&
+    o.current.owned &&
+    o.current.arn === o.status.createIntent.replaces &&
+    immutableDifferences(o).length === 0,
+  createIntentRecent: (o: Observation) =>
+    o.status.createIntent !== undefined &&
+    o.now.getTime() - o.status.createIntent.requestedAt.getTime() < READ_LAG_WINDOW_MS,
   rotationIntentRecorded: (o: Observation) => o.status.createIntent?.replaces !== undefined,
   createIntentRecorded: (o: Observation) => o.status.createIntent !== undefined && o.status.arn === undefined,
   hasNoConnector: (o: Observation) => o.status.arn === undefined,
@@ -663,6 +676,34 @@ const chart = defineStatechart({
           TERMINAL_RETRY_MS,
         );
       },
+    },
+    settlingRevertedRotation: {
+      description:
+        'The spec changed back before the replacement showed up; a create may have happened that reads do not show yet.',
+      when: ['rotationIntentReverted', 'createIntentRecent'],
+      action: 'waitForCreateToSettle',
+      params: (o: Observation) => ({ name: o.status.createIntent?.name ?? '' }),
+      report: (o: Observation) => {
+        const requestedAt = o.status.createIntent?.requestedAt.getTime() ?? o.now.getTime();
+        return reconciling(
+          R.Rotating,
+          `The spec matches connector ${o.current?.name ?? ''} again: making sure replacement ${o.status.createIntent?.name ?? ''} was not created before dropping the rotation.`,
+          Math.max(Requeue.refusalLookup, requestedAt + READ_LAG_WINDOW_MS - o.now.getTime()),
+        );
+      },
+    },
+    droppingRevertedRotation: {
+      description:
+        'The spec changed back and no replacement exists: drop the rotation instead of creating a twin.',
+      when: ['rotationIntentReverted'],
+      action: 'dropRotationIntent',
+      params: (o: Observation) => ({ name: o.status.createIntent?.name ?? '' }),
+      report: (o: Observation) =>
+        reconciling(
+          R.Rotating,
+          `The spec matches connector ${o.current?.name ?? ''} again: dropped the rotation to ${o.status.createIntent?.name ?? ''}.`,
+          Requeue.refusalLookup,
+        ),
     },
     creatingReplacement: {
       description: 'Rotation intent recorded and the new name is free: create the replacement.',

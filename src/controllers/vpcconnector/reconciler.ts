@@ -252,6 +252,13 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
         );
         break;
       }
+      case 'dropRotationIntent': {
+        delete status.createIntent;
+        log.info('Dropped a rotation: the spec matches the connector again', {
+          connectorName: action.params.name,
+        });
+        break;
+      }
       case 'reportCreateRefused': {
         delete status.createIntent;
         log.error('Found no connector after AWS refused the create', { connectorName: action.params.name });

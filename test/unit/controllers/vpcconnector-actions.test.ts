@@ -31,7 +31,6 @@ import {
   OTHER_SUBNET,
   ROTATED_CONNECTOR_ARN,
   SERVICE_ARN,
-  SUBNET,
   ago,
   awsConnector,
   awsFacts,
@@ -325,13 +324,16 @@ void describe('the VpcConnector reconciler, action by action', () => {
     'creates the replacement, records the old connector as retiring and says what it replaces',
     PASS,
     async () => {
-      const object = recorded({
-        createIntent: {
-          name: 'team-a-web-g3',
-          requestedAt: ago(5_000).toISOString(),
-          replaces: CONNECTOR_ARN,
+      const object = recorded(
+        {
+          createIntent: {
+            name: 'team-a-web-g3',
+            requestedAt: ago(5_000).toISOString(),
+            replaces: CONNECTOR_ARN,
+          },
         },
-      });
+        { subnets: [OTHER_SUBNET] },
+      );
       const created = rotated({ revision: 1 });
       let asked: unknown;
       let signal: AbortSignal | undefined;
@@ -347,7 +349,11 @@ void describe('the VpcConnector reconciler, action by action', () => {
         },
       });
       assert.equal(signal, r.signal, 'the write carries the pass’s abort signal');
-      assert.partialDeepStrictEqual(asked, { region: 'us-east-1', name: 'team-a-web-g3', subnets: [SUBNET] });
+      assert.partialDeepStrictEqual(asked, {
+        region: 'us-east-1',
+        name: 'team-a-web-g3',
+        subnets: [OTHER_SUBNET],
+      });
       assert.partialDeepStrictEqual(r.status, {
         vpcConnectorArn: ROTATED_CONNECTOR_ARN,
         vpcConnectorName: 'team-a-web-g3',
@@ -372,9 +378,16 @@ void describe('the VpcConnector reconciler, action by action', () => {
   );
 
   void it('names a retiring connector after its ARN when status does not know its name', PASS, async () => {
-    const object = recorded({
-      createIntent: { name: 'team-a-web-g3', requestedAt: ago(5_000).toISOString(), replaces: CONNECTOR_ARN },
-    });
+    const object = recorded(
+      {
+        createIntent: {
+          name: 'team-a-web-g3',
+          requestedAt: ago(5_000).toISOString(),
+          replaces: CONNECTOR_ARN,
+        },
+      },
+      { subnets: [OTHER_SUBNET] },
+    );
     delete object.status?.vpcConnectorName;
     const r = await run({
       object,
@@ -996,7 +1009,10 @@ void describe('the VpcConnector reconciler, action by action', () => {
       );
       const requestedAt = ago(5_000).toISOString();
       const r = await run({
-        object: recorded({ createIntent: { name: 'team-a-web-g3', requestedAt, replaces: CONNECTOR_ARN } }),
+        object: recorded(
+          { createIntent: { name: 'team-a-web-g3', requestedAt, replaces: CONNECTOR_ARN } },
+          { subnets: [OTHER_SUBNET] },
+        ),
         world: { connectors: [awsConnector()] },
         writes: { createConnector: () => Promise.reject(refused) },
       });

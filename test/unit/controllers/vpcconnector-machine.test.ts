@@ -695,6 +695,34 @@ const cases: Case[] = [
     params: { name: 'team-a-web-g3', replaces: CONNECTOR_ARN, subnets: [OTHER_SUBNET], region: 'us-east-1' },
   },
   {
+    // Found by the chaos suite (seed 10): the spec changed back before the replacement was created, and the
+    // operator created a twin of the connector it was to replace, then moved every service onto it.
+    name: 'drops a rotation whose spec changed back to the current connector instead of creating a twin',
+    given: observation({
+      status: {
+        region: 'us-east-1',
+        arn: CONNECTOR_ARN,
+        createIntent: intent('team-a-web-g3', CONNECTOR_ARN),
+      },
+    }),
+    state: 'droppingRevertedRotation',
+    action: 'dropRotationIntent',
+    params: { name: 'team-a-web-g3' },
+  },
+  {
+    name: 'keeps a reverted rotation intent while a replacement created moments ago may not be listed yet',
+    given: observation({
+      status: {
+        region: 'us-east-1',
+        arn: CONNECTOR_ARN,
+        createIntent: { name: 'team-a-web-g3', requestedAt: ago(5_000), replaces: CONNECTOR_ARN },
+      },
+    }),
+    state: 'settlingRevertedRotation',
+    action: 'waitForCreateToSettle',
+    params: { name: 'team-a-web-g3' },
+  },
+  {
     name: 'creates the connector with ownership tags once the intent is recorded and the name is free',
     given: fresh({ status: { region: 'us-east-1', createIntent: intent('team-a-web') } }),
     state: 'creatingConnector',
