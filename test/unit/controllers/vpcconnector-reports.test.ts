@@ -754,6 +754,44 @@ const cases: Case[] = [
     params: { arn: CONNECTOR_ARN, name: 'team-a-web', revision: 4, awsStatus: 'ACTIVE', services: [] },
     requeueAfterMs: null,
   },
+  {
+    name: 'rotates when one of two subnets is replaced (same count, one in common)',
+    given: observation({
+      current: connector({ subnets: [SUBNET, 'subnet-0aaaaaaaaaaaaaaa1'] }),
+      ...desired({ subnets: [SUBNET, OTHER_SUBNET] }),
+    }),
+    state: 'recordingRotationIntent',
+    message: 'Rotating: spec.subnets changed; creating team-a-web-g2 to replace team-a-web.',
+  },
+  {
+    name: 'names every changed field of a rotation',
+    given: observation(desired({ subnets: [OTHER_SUBNET], securityGroups: ['sg-0fedcba9876543210'] })),
+    state: 'recordingRotationIntent',
+    message:
+      'Rotating: spec.subnets, spec.securityGroups changed; creating team-a-web-g2 to replace team-a-web.',
+  },
+  {
+    name: 'names only the references when no service uses the connector',
+    given: deleting({ referencedBy: ['checkout'] }),
+    state: 'blockingDeletion',
+    message: 'Deletion waits: ServiceNetworking team-a/checkout still references it.',
+  },
+  {
+    name: 'creates under the name the intent recorded, even after the spec’s name changed',
+    given: fresh({
+      ...desired({ name: 'team-a-web-v2' }),
+      status: { region: 'us-east-1', createIntent: { name: 'team-a-web', requestedAt: ago(MIN) } },
+    }),
+    state: 'creatingConnector',
+    message: 'Creating connector team-a-web.',
+    params: {
+      region: 'us-east-1',
+      name: 'team-a-web',
+      subnets: [SUBNET],
+      securityGroups: [SECURITY_GROUP],
+      tags: DESIRED_TAGS,
+    },
+  },
 ];
 
 void describe('what each VpcConnector state reports', () => {
