@@ -210,6 +210,8 @@ export class AwsView {
   /** The last description of each service, reused while its summary says nothing changed. */
   readonly #described = new Map<string, ServiceObservation>();
   readonly #describesInFlight = new Map<string, Promise<ServiceObservation | undefined>>();
+  /** When each service was last described or updated by the operator (a listing that reuses a description does not count). */
+  readonly #seenAt = new Map<string, number>();
   readonly #tags = new Map<string, Tags>();
   readonly #tagReadsInFlight = new Map<string, Promise<Tags>>();
   /** Tag writes started per resource: a read that began before one is not remembered. */
@@ -362,11 +364,13 @@ export class AwsView {
       .then((read) => {
         if (read === undefined) {
           this.#described.delete(arn);
+          this.#seenAt.delete(arn);
           this.#tags.delete(arn);
           return undefined;
         }
         const service = this.#inMotion(read, false);
         this.#described.set(arn, service);
+        this.#seenAt.set(arn, this.#now());
         return service;
       })
       .finally(() => {
@@ -427,8 +431,15 @@ export class AwsView {
     call: Call,
     freshness: Freshness = 'settled',
   ): Promise<ServiceObservation | undefined> {
-    const listed = (await this.#services.get(region, call, this.#servicesBound(freshness))).get(arn);
-    if (listed !== undefined) return listed;
+    // Other services in motion do not matter to a pass about one: the listing's own bound applies, and only this
+    // service, when it is itself in motion and was last seen more than the fresh bound ago, is described again.
+    const bound = this.#bound(freshness);
+    const listed = (await this.#services.get(region, call, () => bound)).get(arn);
+    if (listed !== undefined) {
+      const seenAt = this.#seenAt.get(arn) ?? 0;
+      if (listed.status !== 'OPERATION_IN_PROGRESS' || this.#now() - seenAt < this.#freshMaxAgeMs)
+        return listed;
+    }
     const described = await awaitShared(this.#describe(arn), call);
     this.#services.own(region, arn, described);
     return described;
@@ -445,6 +456,7 @@ export class AwsView {
       const result = await this.#gateway.appRunner.updateServiceNetwork(arn, network, call);
       const service = this.#inMotion(result.service, true);
       this.#described.set(arn, service);
+      this.#seenAt.set(arn, this.#now());
       this.#services.own(region, arn, service);
       return { ...result, service };
     } catch (err) {

@@ -163,6 +163,23 @@ void describe('AwsView', () => {
     assert.deepEqual(v.calls.splice(0), ['listServiceSummaries', 'describeService']);
   });
 
+  void it('answers a pass about one service from the listing while others are in motion, and describes only that one when it moves', async () => {
+    const busy = awsService({ name: 'busy', status: 'OPERATION_IN_PROGRESS' });
+    const calm = awsService({ name: 'calm' });
+    const v = view(awsHolding({ services: [busy, calm] }));
+    await v.view.services(REGION, call);
+    v.calls.splice(0);
+    v.clock.now += DEFAULT_VIEW_FRESH_MAX_AGE_MS;
+    assert.equal((await v.view.service(calm.arn, REGION, call))?.status, 'RUNNING');
+    assert.deepEqual(v.calls.splice(0), [], 'another service in motion does not make this one stale');
+    await v.view.service(busy.arn, REGION, call);
+    assert.deepEqual(
+      v.calls,
+      ['describeService'],
+      'the one in motion is described again, not the whole region',
+    );
+  });
+
   void it('answers a pass about to delete only from a listing taken moments ago', async () => {
     const v = view(awsHolding({ services: [awsService()] }));
     await v.view.services(REGION, call);
