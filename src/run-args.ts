@@ -66,7 +66,9 @@ AWS credentials: the SDK's default chain (environment, profile, IRSA / pod ident
   --aws-account-id ID                    APPRUNNER_NET_AWS_ACCOUNT_ID
       the account whose services may be managed; a ServiceNetworking naming another account's
       service is NotPermitted before any AWS call
-  --concurrency N                        APPRUNNER_NET_CONCURRENCY                4
+  --concurrency N                        APPRUNNER_NET_CONCURRENCY                16
+      objects of each kind reconciled at once; a pass spends most of its time waiting (for AWS, its
+      rate limiter, a shared listing), and the rate limiter, not this, bounds what AWS sees
   --resync-period DURATION               APPRUNNER_NET_RESYNC_PERIOD              10m
       every object is reconciled again this often, which bounds how long a change made in AWS
       (a connector deleted out of band) goes unnoticed (e.g. 30s, 10m, 1h; 0 disables)
@@ -274,7 +276,7 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
       .map((r) => r.trim())
       .filter((r) => r !== '')
       .map((r) => parseRegion(r, '--managed-regions entry')),
-    concurrency: parseInteger(get('concurrency') ?? '4', '--concurrency', 1, 64),
+    concurrency: parseInteger(get('concurrency') ?? '16', '--concurrency', 1, 64),
     resyncPeriodMs: parseDuration(get('resync-period') ?? '10m'),
     awsCallTimeoutMs: positiveDuration(get('aws-call-timeout') ?? '20s', '--aws-call-timeout'),
     reconcileTimeoutMs: positiveDuration(get('reconcile-timeout') ?? '2m', '--reconcile-timeout'),

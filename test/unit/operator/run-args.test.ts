@@ -18,7 +18,7 @@ void describe('apprunner-net run flags', () => {
       region: 'eu-west-1',
       clusterName: 'prod',
       managedRegions: [],
-      concurrency: 4,
+      concurrency: 16,
       resyncPeriodMs: 600_000,
       awsCallTimeoutMs: 20_000,
       reconcileTimeoutMs: 120_000,
