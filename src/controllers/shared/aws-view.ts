@@ -484,9 +484,11 @@ export class AwsView {
       read = this.#gateway.appRunner
         .listTags(arn, SHARED)
         .then((tags) => {
-          // Believed for good unless the operator wrote tags meanwhile (the read may predate the write), or
-          // it found none at all (a read lagging a create: read again next time).
-          if ((this.#tagWrites.get(arn) ?? 0) === writes && Object.keys(tags).length > 0) {
+          // Believed for good unless the operator wrote tags meanwhile (the read may predate the write), or it
+          // found none at all on a connector (a read lagging another process's create: read again next time).
+          // A service without tags is simply unclaimed: that is remembered until the operator tags it.
+          const lagging = Object.keys(tags).length === 0 && arn.includes(':vpcconnector/');
+          if ((this.#tagWrites.get(arn) ?? 0) === writes && !lagging) {
             this.#tags.set(arn, tags);
           }
           return tags;

@@ -61,11 +61,15 @@ void describe('AwsView', () => {
     await v.view.tags(SERVICE_ARN, call);
     assert.deepEqual(v.calls, ['listTags', 'tagResource', 'listTags']);
 
-    // No tags at all may be a read lagging a create: not believed for good.
+    // No tags at all on a connector may be a read lagging a create: not believed for good.
     const untagged = view({ listTags: () => Promise.resolve({}) });
     await untagged.view.tags(CONNECTOR_ARN, call);
     await untagged.view.tags(CONNECTOR_ARN, call);
     assert.deepEqual(untagged.calls, ['listTags', 'listTags']);
+    // A service without tags is unclaimed, and stays so until the operator tags it.
+    await untagged.view.tags(SERVICE_ARN, call);
+    await untagged.view.tags(SERVICE_ARN, call);
+    assert.deepEqual(untagged.calls, ['listTags', 'listTags', 'listTags']);
   });
 
   void it('shares one listing among passes that start while it is in flight, and reuses it while it is young', async () => {
