@@ -3,7 +3,7 @@
 // folds the object, the caches (its namespace's grant, the VpcConnector it references, the other
 // ServiceNetworkings naming the same service) and those reads into the Observation the machine decides on.
 // Both are pure: no client, no clock.
-import { ALLOWED_SERVICES_ANNOTATION, OwnershipTag } from '../../api/constants.ts';
+import { ALLOWED_SERVICES_ANNOTATION, FINALIZER, OwnershipTag } from '../../api/constants.ts';
 import type {
   EgressType,
   IpAddressType,
@@ -306,7 +306,7 @@ export function observe(input: ObserveInput): Observation {
     name: object.metadata.name ?? '',
     generation,
     deleting: isDeleting(object),
-    hasFinalizer: object.metadata.finalizers?.includes('apprunnernet.dev/finalizer') ?? false,
+    hasFinalizer: object.metadata.finalizers?.includes(FINALIZER) ?? false,
     deletionPolicy: object.spec.deletionPolicy,
     serviceArn: object.spec.serviceArn,
     ownerTags,
