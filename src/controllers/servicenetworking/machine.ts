@@ -450,10 +450,13 @@ const chart = defineStatechart({
       when: [],
       action: 'reportReady',
       params: none,
+      // A service still shown in motion (its operation just ended): look again, so that the service status
+      // recorded settles without waiting for a resync.
       report: (o: Observation) =>
         ready(
           o.desiredEgress.type === 'VPC' ? R.Attached : R.Detached,
           `Service ${serviceName(o)} has ${describeNetwork(o)}.`,
+          o.service?.status === 'OPERATION_IN_PROGRESS' ? Requeue.operation : undefined,
         ),
     },
   } satisfies Record<string, StateSpec<Observation, GuardName, ActionParams>>,

@@ -823,6 +823,16 @@ const cases: Case[] = [
     kstatus: 'Ready',
     reason: 'Attached',
   },
+  {
+    name: 'reports Ready while the service still shows its ended operation, and looks again so its status settles',
+    given: observation({ ...tracking('SUCCEEDED'), service: service({ status: 'OPERATION_IN_PROGRESS' }) }),
+    state: 'ready',
+    action: 'reportReady',
+    params: {},
+    kstatus: 'Ready',
+    reason: 'Attached',
+    requeueAfterMs: Requeue.operation,
+  },
 ];
 
 // ---- Tests ----
