@@ -146,8 +146,10 @@ export const profiles: Record<ProfileName, Profile> = {
     operationEveryMs: [400, 1_200],
     minKills: 5,
     settleBoundMs: 90_000,
-    // A connector object deleted within 2 minutes of a create that may have happened waits for it to show.
-    teardownBoundMs: 180_000,
+    // A connector object deleted within 2 minutes of a create that may have happened waits for it to show, and
+    // kills go on: 180 s was missed by 0.6 s once on a 2-core machine running two suites. Still a bound a stuck
+    // teardown cannot meet.
+    teardownBoundMs: 300_000,
     // CI cannot wait the 5 minutes before a failed role deletion is tried again; the mixed phase fails them.
     roleDeletionFailsInTeardown: false,
     watchLifetimeMs: { min: 3_000, max: 15_000 },
