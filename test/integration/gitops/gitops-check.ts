@@ -50,6 +50,11 @@ export function runGitopsCheck(bin: string, args: readonly string[], stdin = '')
     child.on('close', (code) => {
       resolve({ code, stdout, stderr });
     });
+    // A command that reads no input may exit before the write lands: that EPIPE is not a failure (the exit code
+    // and output say how it went), anything else is.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
     child.stdin.end(stdin);
   });
 }
