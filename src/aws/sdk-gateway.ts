@@ -292,7 +292,7 @@ const deletionStatuses: ReadonlySet<string> = new Set<RoleDeletionStatus>([
 ]);
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping the input order in the result. */
-async function mapBounded<T, R>(
+export async function mapBounded<T, R>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<R>,

@@ -31,6 +31,7 @@ import type {
   ServiceSummary,
   Tags,
 } from '../../aws/gateway.ts';
+import { mapBounded } from '../../aws/sdk-gateway.ts';
 
 type Call = Pick<CallOptions, 'signal'>;
 
@@ -171,24 +172,6 @@ function awaitShared<T>(shared: Promise<T>, call: Call): Promise<T> {
 function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new DOMException('The operation was aborted', 'AbortError');
-}
-
-/** Runs `fn` over `items` with at most `limit` calls in flight, keeping order. */
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /** An App Runner ARN's region: `arn:<partition>:apprunner:<region>:<account>:<resource>`. */
