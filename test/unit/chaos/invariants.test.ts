@@ -103,6 +103,18 @@ function cleanEvidence(): Evidence {
   };
 }
 
+/** The simulator's I7 report: OPERATOR mutated c1 at `at`, OTHER_REPLICA `ago` ms before. */
+function sameResource(at: number, ago: number): unknown {
+  return {
+    time: new Date(at).toISOString(),
+    invariant: 'I7: two callers mutated one resource within the concurrency window',
+    caller: OPERATOR,
+    operation: 'DeleteVpcConnector',
+    resource: arn('c1'),
+    detail: `${OTHER_REPLICA} mutated it ${ago} ms earlier`,
+  };
+}
+
 const region = (e: Evidence) => e.state.regions['us-east-1'] ?? { vpcConnectors: [], services: [] };
 
 void describe('chaos invariants', () => {
@@ -273,6 +285,14 @@ void describe('chaos invariants', () => {
       }),
     },
     {
+      name: 'two live replicas the simulator saw mutate one resource within its window',
+      invariant: /^GET \/_sim\/violations/,
+      mutate: (e) => ({
+        ...e,
+        simViolations: [sameResource(T0 + 20_000, 3_000)],
+      }),
+    },
+    {
       name: 'an object that did not converge within the bound',
       invariant: /^Convergence bound exceeded/,
       mutate: (e) => ({
@@ -306,5 +326,27 @@ void describe('chaos invariants', () => {
       ],
     };
     assert.deepEqual(checkAll(evidence), []);
+  });
+
+  void it("should not count the simulator's I7 for a handover: the earlier writer had exited", () => {
+    const e = cleanEvidence();
+    const evidence: Evidence = {
+      ...e,
+      simViolations: [sameResource(T0 + 20_000, 3_700)],
+      instances: [
+        { id: 'b-1', caller: OTHER_REPLICA, startedAt: T0 - 5_000, endedAt: T0 + 17_000 },
+        { id: 'a-2', caller: OPERATOR, startedAt: T0 + 18_000 },
+      ],
+    };
+    assert.deepEqual(checkAll(evidence), []);
+    // The same report while the earlier writer still ran is a violation.
+    const live: Evidence = {
+      ...evidence,
+      instances: [
+        { id: 'b-1', caller: OTHER_REPLICA, startedAt: T0 - 5_000, endedAt: T0 + 21_000 },
+        { id: 'a-2', caller: OPERATOR, startedAt: T0 + 18_000 },
+      ],
+    };
+    assert.equal(checkAll(live).length, 1);
   });
 });
