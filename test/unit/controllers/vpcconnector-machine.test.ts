@@ -14,6 +14,7 @@ import {
   decide,
   vpcConnectorMachine,
   type ActionType,
+  type Decision,
   type KstatusKind,
   type StateName,
 } from '../../../src/controllers/vpcconnector/machine.ts';
@@ -110,6 +111,7 @@ interface Case {
   kstatus?: KstatusKind;
   requeueAfterMs?: number;
   message?: RegExp;
+  finalizer?: Decision['finalizer'];
 }
 
 const cases: Case[] = [
@@ -167,17 +169,64 @@ const cases: Case[] = [
     requeueAfterMs: Requeue.confirm,
   },
   {
-    name: 'asks AWS again when the connector still reads ACTIVE after the confirm window',
+    name: 'asks AWS again when the connector still reads ACTIVE a whole confirm window after the deletion',
     given: deleting({
       status: {
         region: 'us-east-1',
         arn: CONNECTOR_ARN,
-        deletionRequestedAt: ago(DELETE_CONFIRM_WINDOW_MS + 1),
+        deletionRequestedAt: ago(DELETE_CONFIRM_WINDOW_MS),
       },
     }),
     state: 'deletingConnector',
     action: 'deleteConnector',
     params: { arn: CONNECTOR_ARN },
+  },
+  {
+    name: 'waits on the connector whose deletion AWS accepted, not on another owned connector still ACTIVE',
+    given: deleting({
+      status: {
+        region: 'us-east-1',
+        arn: ROTATED_CONNECTOR_ARN,
+        deletionRequestedAt: ago(30_000),
+        retiring: { arn: CONNECTOR_ARN, name: 'team-a-web' },
+      },
+      current: connector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3' }),
+      retiring: connector(),
+    }),
+    state: 'waitingForDeletion',
+    action: 'waitForInactive',
+    params: { arn: ROTATED_CONNECTOR_ARN },
+  },
+  {
+    name: 'keeps waiting on the retiring connector whose deletion AWS accepted once the current one reads INACTIVE',
+    given: deleting({
+      status: {
+        region: 'us-east-1',
+        arn: ROTATED_CONNECTOR_ARN,
+        deletionRequestedAt: ago(30_000),
+        retiring: { arn: CONNECTOR_ARN, name: 'team-a-web', deletionRequestedAt: ago(30_000) },
+      },
+      current: connector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3', active: false }),
+      retiring: connector(),
+    }),
+    state: 'waitingForDeletion',
+    action: 'waitForInactive',
+    params: { arn: CONNECTOR_ARN },
+  },
+  {
+    name: 'deletes the current connector once the retiring one whose deletion AWS accepted reads INACTIVE',
+    given: deleting({
+      status: {
+        region: 'us-east-1',
+        arn: ROTATED_CONNECTOR_ARN,
+        retiring: { arn: CONNECTOR_ARN, name: 'team-a-web', deletionRequestedAt: ago(30_000) },
+      },
+      current: connector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3' }),
+      retiring: connector({ active: false }),
+    }),
+    state: 'deletingConnector',
+    action: 'deleteConnector',
+    params: { arn: ROTATED_CONNECTOR_ARN },
   },
   {
     name: 'deletes the connector once nothing references or uses it',
@@ -360,6 +409,7 @@ const cases: Case[] = [
     state: 'removingFinalizer',
     action: 'removeFinalizer',
     params: { why: 'every connector is deleted' },
+    finalizer: 'remove',
   },
   {
     name: 'removes the finalizer once the role deletion succeeded and the role is gone',
@@ -439,6 +489,7 @@ const cases: Case[] = [
     given: fresh({ hasFinalizer: false, role: { exists: false } }),
     state: 'addingFinalizer',
     action: 'addFinalizer',
+    finalizer: 'add',
   },
   {
     name: 'waits for a spec change after AWS refused this generation, instead of retrying (invariant 6)',
@@ -881,6 +932,13 @@ const cases: Case[] = [
     state: 'ready',
     action: 'reportReady',
   },
+  {
+    // Adopting a connector found by name after status was lost records its ARN but no region.
+    name: 'does not take a status that recorded no region for a region change',
+    given: observation({ status: { arn: CONNECTOR_ARN } }),
+    state: 'ready',
+    action: 'reportReady',
+  },
 ];
 
 // ---- Tests ----
@@ -897,6 +955,7 @@ void describe('VpcConnector statechart', () => {
       if (c.kstatus !== undefined) assert.equal(decision.conditions.kstatus.kind, c.kstatus);
       if (c.requeueAfterMs !== undefined) assert.equal(decision.requeueAfterMs, c.requeueAfterMs);
       if (c.message !== undefined) assert.match(decision.conditions.kstatus.message, c.message);
+      if (c.finalizer !== undefined) assert.equal(decision.finalizer, c.finalizer);
     });
   }
 

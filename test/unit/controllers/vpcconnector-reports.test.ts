@@ -55,6 +55,9 @@ function connector(overrides: Partial<SeenConnector> = {}): SeenConnector {
 const rotated = (overrides: Partial<SeenConnector> = {}): SeenConnector =>
   connector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3', ...overrides });
 
+/** A connector whose tags AWS did not return. */
+const { tags: _tags, ...untagged } = connector({ owned: false });
+
 function observation(overrides: Partial<Observation> = {}): Observation {
   return {
     now: NOW,
@@ -174,6 +177,21 @@ const cases: Case[] = [
     params: { arns: [] },
   },
   {
+    name: 'lists a connector seen both in status and by name once when Retain leaves it behind',
+    given: deleting({
+      deletionPolicy: 'Retain',
+      status: {
+        region: 'us-east-1',
+        arn: CONNECTOR_ARN,
+        createIntent: { name: 'team-a-web', requestedAt: ago(MIN) },
+      },
+      byName: connector(),
+    }),
+    state: 'retaining',
+    message: `deletionPolicy is Retain: leaving ${CONNECTOR_ARN} in AWS.`,
+    params: { arns: [CONNECTOR_ARN] },
+  },
+  {
     name: 'names every referencing ServiceNetworking and every using service, in plural',
     given: deleting({
       referencedBy: ['checkout', 'payments'],
@@ -196,6 +214,17 @@ const cases: Case[] = [
     state: 'blockingDeletion',
     message: `Deletion waits: App Runner service ${SERVICE_ARN} still uses the connector.`,
     params: { serviceNetworkings: [], services: [SERVICE_ARN] },
+  },
+  {
+    name: 'names the services of the retiring and the current connector in sorted order',
+    given: deleting({
+      status: { region: 'us-east-1', arn: ROTATED_CONNECTOR_ARN },
+      current: rotated({ users: [OTHER_SERVICE_ARN] }),
+      retiring: connector({ users: [SERVICE_ARN] }),
+    }),
+    state: 'blockingDeletion',
+    message: `Deletion waits: App Runner services ${OTHER_SERVICE_ARN}, ${SERVICE_ARN} still use the connector.`,
+    params: { serviceNetworkings: [], services: [OTHER_SERVICE_ARN, SERVICE_ARN] },
   },
   {
     name: 'names the connector whose deletion AWS accepted moments ago',
@@ -599,6 +628,45 @@ const cases: Case[] = [
     message:
       `Connector name team-a-web in us-east-1 is taken by VpcConnector ?/? of cluster staging (${CONNECTOR_ARN}); ` +
       'set another spec.vpcConnectorName or remove that connector.',
+  },
+  {
+    name: 'marks the cluster a conflicting connector does not name',
+    given: fresh({
+      byName: connector({
+        tags: { [OwnershipTag.namespace]: 'team-a', [OwnershipTag.name]: 'web' },
+        owned: false,
+      }),
+    }),
+    state: 'nameConflict',
+    message:
+      `Connector name team-a-web in us-east-1 is taken by VpcConnector team-a/web of cluster ? (${CONNECTOR_ARN}); ` +
+      'set another spec.vpcConnectorName or remove that connector.',
+    params: { name: 'team-a-web', arn: CONNECTOR_ARN, owner: 'VpcConnector team-a/web of cluster ?' },
+  },
+  {
+    name: 'names the owner of a conflicting connector that carries the namespace tag alone',
+    given: fresh({ byName: connector({ tags: { [OwnershipTag.namespace]: 'team-a' }, owned: false }) }),
+    state: 'nameConflict',
+    message:
+      `Connector name team-a-web in us-east-1 is taken by VpcConnector team-a/? of cluster ? (${CONNECTOR_ARN}); ` +
+      'set another spec.vpcConnectorName or remove that connector.',
+  },
+  {
+    name: 'names the owner of a conflicting connector that carries the name tag alone',
+    given: fresh({ byName: connector({ tags: { [OwnershipTag.name]: 'web' }, owned: false }) }),
+    state: 'nameConflict',
+    message:
+      `Connector name team-a-web in us-east-1 is taken by VpcConnector ?/web of cluster ? (${CONNECTOR_ARN}); ` +
+      'set another spec.vpcConnectorName or remove that connector.',
+  },
+  {
+    name: 'calls a conflicting connector whose tags AWS did not return one without ownership tags',
+    given: fresh({ byName: untagged }),
+    state: 'nameConflict',
+    message:
+      `Connector name team-a-web in us-east-1 is taken by a connector without ownership tags (${CONNECTOR_ARN}); ` +
+      'set another spec.vpcConnectorName or remove that connector.',
+    params: { name: 'team-a-web', arn: CONNECTOR_ARN, owner: 'a connector without ownership tags' },
   },
   {
     name: 'quotes AWS’s refusal of the create while it looks the name up',
