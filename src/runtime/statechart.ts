@@ -40,6 +40,22 @@ export const ready = (reason: string, message: string, requeueAfterMs?: number):
     ? { kind: 'Ready', reason, message }
     : { kind: 'Ready', reason, message, requeueAfterMs };
 
+/**
+ * The value a state's guard established, for its params and report. Routing guarantees it; a state reached
+ * without it is a bug in the table, which fails the pass loudly instead of printing an empty name.
+ */
+export function guarded<T>(value: T | undefined): T {
+  if (value === undefined) throw new StateDataMissing();
+  return value;
+}
+
+export class StateDataMissing extends Error {
+  constructor() {
+    super('A state was entered without the value its guard established (a routing bug in the state table).');
+    this.name = 'StateDataMissing';
+  }
+}
+
 /** The action a state decided, typed by the chart's map of action names to parameters. */
 export type ActionOf<P> = { [K in keyof P & string]: { type: K; params: P[K] } }[keyof P & string];
 
@@ -162,9 +178,12 @@ export function defineStatechart<O, G extends string, P, S extends string>(
     stateNames,
     decide(observation: O): Decision<S, P> {
       const [snapshot, executable] = initialTransition(machine, observation as Record<string, unknown>);
-      // A guard that throws leaves the snapshot in `error` at `deciding`: report the guard's own error.
+      // A guard (or the params of the state it chose) that throws leaves the snapshot in `error` at
+      // `deciding`: report that error.
       if (snapshot.status === 'error') {
-        throw new Error(`${definition.id}: a guard threw while deciding`, { cause: snapshot.error });
+        throw new Error(`${definition.id}: a guard or a state's params threw while deciding`, {
+          cause: snapshot.error,
+        });
       }
       const state = snapshot.value as S;
       const spec = definition.states[state];

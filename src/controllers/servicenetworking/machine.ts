@@ -7,6 +7,7 @@ import { ConditionType, ServiceNetworkingReason } from '../../api/constants.ts';
 import type { OperationObservation, Tags } from '../../aws/gateway.ts';
 import {
   defineStatechart,
+  guarded,
   ready,
   reconciling,
   stalled,
@@ -205,7 +206,7 @@ const chart = defineStatechart({
       report: (o: Observation) =>
         reconciling(
           R.OperationInProgress,
-          `Waiting for operation ${o.status.lastOperation?.id ?? ''} on service ${serviceName(o)} to end before letting go.`,
+          `Waiting for operation ${guarded(o.status.lastOperation).id} on service ${serviceName(o)} to end before letting go.`,
           Requeue.operation,
         ),
     },
@@ -213,11 +214,11 @@ const chart = defineStatechart({
       description: 'The detach failed or rolled back: the connector is still attached; retry with backoff.',
       when: ['isDeleting', 'operationEndedBadly'],
       action: 'reportOperationFailed',
-      params: (o: Observation) => ({ operation: o.tracked ?? { id: '', type: '', status: 'FAILED' } }),
+      params: (o: Observation) => ({ operation: guarded(o.tracked) }),
       report: (o: Observation) =>
         reconciling(
           R.OperationFailed,
-          `Detaching service ${serviceName(o)} ended ${o.tracked?.status ?? ''}; it keeps ${describeNetwork(o)}. Retrying.`,
+          `Detaching service ${serviceName(o)} ended ${guarded(o.tracked).status}; it keeps ${describeNetwork(o)}. Retrying.`,
           Requeue.serviceBusy,
         ),
     },
@@ -251,11 +252,7 @@ const chart = defineStatechart({
       action: 'updateNetwork',
       params: (o: Observation) => ({
         arn: o.serviceArn,
-        network: detachedNetwork(o) ?? {
-          egressType: 'DEFAULT',
-          isPubliclyAccessible: true,
-          ipAddressType: 'IPV4',
-        },
+        network: guarded(detachedNetwork(o)),
         drift: [],
         detach: true,
       }),
@@ -297,8 +294,8 @@ const chart = defineStatechart({
       description: 'Tenancy: the namespace is not granted this service; no AWS call at all.',
       when: ['notPermitted'],
       action: 'reportNotPermitted',
-      params: (o: Observation) => ({ why: o.notPermitted ?? '' }),
-      report: (o: Observation) => stalled(R.NotPermitted, o.notPermitted ?? '', Requeue.notPermitted),
+      params: (o: Observation) => ({ why: guarded(o.notPermitted) }),
+      report: (o: Observation) => stalled(R.NotPermitted, guarded(o.notPermitted), Requeue.notPermitted),
     },
     addingFinalizer: {
       description: 'Fence deletion before changing anything in AWS.',
@@ -314,11 +311,11 @@ const chart = defineStatechart({
       action: 'waitForSpecChange',
       params: none,
       report: (o: Observation) => {
-        const since = o.status.failure?.since.getTime() ?? o.now.getTime();
+        const failure = guarded(o.status.failure);
         return stalled(
-          o.status.failure?.reason ?? R.InvalidInput,
-          o.status.failure?.message ?? '',
-          Math.max(Requeue.operation, since + TERMINAL_RETRY_MS - o.now.getTime()),
+          failure.reason,
+          failure.message,
+          Math.max(Requeue.operation, failure.since.getTime() + TERMINAL_RETRY_MS - o.now.getTime()),
         );
       },
     },
@@ -349,11 +346,11 @@ const chart = defineStatechart({
       description: 'An older object of this cluster names the same unclaimed service: it goes first.',
       when: ['unclaimed', 'claimedEarlier'],
       action: 'reportConflict',
-      params: (o: Observation) => ({ owner: `ServiceNetworking ${o.earlierClaimant ?? ''}` }),
+      params: (o: Observation) => ({ owner: `ServiceNetworking ${guarded(o.earlierClaimant)}` }),
       report: (o: Observation) =>
         stalled(
           R.Conflict,
-          `Service ${serviceName(o)} is claimed by ServiceNetworking ${o.earlierClaimant ?? ''}, created earlier; only one ServiceNetworking may manage a service. Delete one of them.`,
+          `Service ${serviceName(o)} is claimed by ServiceNetworking ${guarded(o.earlierClaimant)}, created earlier; only one ServiceNetworking may manage a service. Delete one of them.`,
           Requeue.conflict,
         ),
     },
@@ -381,7 +378,7 @@ const chart = defineStatechart({
       report: (o: Observation) =>
         reconciling(
           R.OperationInProgress,
-          `Operation ${o.status.lastOperation?.id ?? ''} on service ${serviceName(o)} is ${o.tracked?.status ?? 'IN_PROGRESS'}.`,
+          `Operation ${guarded(o.status.lastOperation).id} on service ${serviceName(o)} is ${o.tracked?.status ?? 'IN_PROGRESS'}.`,
           Requeue.operation,
         ),
     },
@@ -389,8 +386,8 @@ const chart = defineStatechart({
       description: 'The operation this object started failed or rolled back (invariant 5).',
       when: ['operationEndedBadly'],
       action: 'reportOperationFailed',
-      params: (o: Observation) => ({ operation: o.tracked ?? { id: '', type: '', status: 'FAILED' } }),
-      report: (o: Observation) => failedReport(o, o.tracked?.status ?? 'FAILED'),
+      params: (o: Observation) => ({ operation: guarded(o.tracked) }),
+      report: (o: Observation) => failedReport(o, guarded(o.tracked).status),
     },
     awaitingRetry: {
       description:
@@ -430,11 +427,7 @@ const chart = defineStatechart({
       action: 'updateNetwork',
       params: (o: Observation) => ({
         arn: o.serviceArn,
-        network: desiredNetwork(o) ?? {
-          egressType: 'DEFAULT',
-          isPubliclyAccessible: true,
-          ipAddressType: 'IPV4',
-        },
+        network: guarded(desiredNetwork(o)),
         drift: drift(o),
         detach: false,
       }),
