@@ -30,7 +30,7 @@ import {
   type ReconcileFn,
   type StatusWriter,
 } from '../../runtime/index.ts';
-import { AwsView } from '../shared/aws-view.ts';
+import { AwsView, regionOfArn } from '../shared/aws-view.ts';
 import { persistentAwsFailure, quote, terminalAwsFailure } from '../shared/failures.ts';
 import {
   decide,
@@ -469,6 +469,9 @@ function recordConnector(
   status.vpcConnectorArn = connector.arn;
   status.vpcConnectorName = connector.name;
   status.vpcConnectorRevision = connector.revision;
+  // A connector lives in its ARN's region. An adoption without a recorded intent has no region in status
+  // yet; without one, a later spec.region edit would read as the connector gone, and leak it.
+  status.region ??= regionOfArn(connector.arn);
   status.awsStatus = 'ACTIVE';
   status.recordedAt = at;
   delete status.createIntent;

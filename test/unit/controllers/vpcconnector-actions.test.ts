@@ -456,6 +456,17 @@ void describe('the VpcConnector reconciler, action by action', () => {
   });
 
   void it(
+    'records the region of a connector it adopts without a recorded intent, so that a later region edit is seen as one',
+    PASS,
+    async () => {
+      // Status lost (the object re-applied from Git): nothing recorded the region the connector lives in.
+      const r = await run({ object: vpcc({ status: {} }), world: { connectors: [awsConnector()] } });
+      assert.equal(r.status?.vpcConnectorArn, CONNECTOR_ARN);
+      assert.equal(r.status.region, 'us-east-1');
+    },
+  );
+
+  void it(
     'does not retire the connector it adopts when the intent named that same connector',
     PASS,
     async () => {
