@@ -8,6 +8,7 @@ import { isNameOf, rotatedConnectorName } from '../../api/naming.ts';
 import type { RoleDeletionObservation, Tags } from '../../aws/gateway.ts';
 import {
   defineStatechart,
+  guarded,
   ready,
   reconciling,
   stalled,
@@ -361,11 +362,11 @@ const chart = defineStatechart({
       description: 'AWS accepted the deletion; waiting for the connector to read INACTIVE.',
       when: ['isDeleting', 'deletionAcceptedRecently'],
       action: 'waitForInactive',
-      params: (o: Observation) => ({ arn: awaitingInactive(o)?.arn ?? '' }),
+      params: (o: Observation) => ({ arn: guarded(awaitingInactive(o)).arn }),
       report: (o: Observation) =>
         reconciling(
           R.WaitingForDeletion,
-          `Waiting for connector ${awaitingInactive(o)?.name ?? ''} to become INACTIVE.`,
+          `Waiting for connector ${guarded(awaitingInactive(o)).name} to become INACTIVE.`,
           Requeue.confirm,
         ),
     },
@@ -373,20 +374,20 @@ const chart = defineStatechart({
       description: 'Delete the next connector this object owns (nothing uses it any more).',
       when: ['isDeleting', 'ownsActiveConnector'],
       action: 'deleteConnector',
-      params: (o: Observation) => ({ arn: ownedActive(o)[0]?.arn ?? '' }),
+      params: (o: Observation) => ({ arn: guarded(ownedActive(o)[0]).arn }),
       report: (o: Observation) =>
-        reconciling(R.Deleting, `Deleting connector ${ownedActive(o)[0]?.name ?? ''}.`, Requeue.confirm),
+        reconciling(R.Deleting, `Deleting connector ${guarded(ownedActive(o)[0]).name}.`, Requeue.confirm),
     },
     settlingNewConnector: {
       description:
         'Deleting moments after a create: the connector is not readable yet, so it cannot be taken for gone.',
       when: ['isDeleting', 'currentNotVisibleYet'],
       action: 'waitForCreateToSettle',
-      params: (o: Observation) => ({ name: o.status.arn ?? '' }),
+      params: (o: Observation) => ({ name: guarded(o.status.arn) }),
       report: (o: Observation) =>
         reconciling(
           R.WaitingForDeletion,
-          `Connector ${o.status.arn ?? ''}, created moments ago, is not readable in AWS yet; deleting it once it is.`,
+          `Connector ${guarded(o.status.arn)}, created moments ago, is not readable in AWS yet; deleting it once it is.`,
           Requeue.refusalLookup,
         ),
     },
@@ -395,11 +396,11 @@ const chart = defineStatechart({
         'Deleting while a connector by our name shows no tags yet: they may still be on their way.',
       when: ['isDeleting', 'nameTakenWithoutTagsYet'],
       action: 'waitForCreateToSettle',
-      params: (o: Observation) => ({ name: o.byName?.name ?? '' }),
+      params: (o: Observation) => ({ name: guarded(o.byName).name }),
       report: (o: Observation) =>
         reconciling(
           R.WaitingForDeletion,
-          `Connector ${o.byName?.name ?? ''} shows no tags yet; deciding whose it is before letting the object go.`,
+          `Connector ${guarded(o.byName).name} shows no tags yet; deciding whose it is before letting the object go.`,
           Requeue.refusalLookup,
         ),
     },
@@ -408,13 +409,16 @@ const chart = defineStatechart({
         'A create intent is recent and the name lookup is empty: a fresh connector may not be listed yet.',
       when: ['isDeleting', 'createIntentUnsettled'],
       action: 'waitForCreateToSettle',
-      params: (o: Observation) => ({ name: o.status.createIntent?.name ?? '' }),
+      params: (o: Observation) => ({ name: guarded(o.status.createIntent).name }),
       report: (o: Observation) => {
-        const requestedAt = o.status.createIntent?.requestedAt.getTime() ?? o.now.getTime();
+        const intent = guarded(o.status.createIntent);
         return reconciling(
           R.WaitingForDeletion,
-          `Making sure connector ${o.status.createIntent?.name ?? ''}, whose creation was requested moments ago, does not exist before letting the object go.`,
-          Math.max(Requeue.confirm, requestedAt + DELETE_CONFIRM_WINDOW_MS - o.now.getTime()),
+          `Making sure connector ${intent.name}, whose creation was requested moments ago, does not exist before letting the object go.`,
+          Math.max(
+            Requeue.confirm,
+            intent.requestedAt.getTime() + DELETE_CONFIRM_WINDOW_MS - o.now.getTime(),
+          ),
         );
       },
     },
@@ -422,11 +426,11 @@ const chart = defineStatechart({
       description: 'The service-linked role deletion task is running.',
       when: ['isDeleting', 'roleDeletionRunning'],
       action: 'pollRoleDeletion',
-      params: (o: Observation) => ({ taskId: o.status.roleDeletion?.taskId ?? '' }),
+      params: (o: Observation) => ({ taskId: guarded(o.status.roleDeletion).taskId }),
       report: (o: Observation) =>
         reconciling(
           R.DeletingServiceLinkedRole,
-          `Deleting the App Runner networking service-linked role (task ${o.status.roleDeletion?.taskId ?? ''} is ${o.roleDeletion?.status ?? 'pending'}).`,
+          `Deleting the App Runner networking service-linked role (task ${guarded(o.status.roleDeletion).taskId} is ${guarded(o.roleDeletion).status}).`,
           Requeue.roleDeletion,
         ),
     },
@@ -435,20 +439,22 @@ const chart = defineStatechart({
       when: ['isDeleting', 'roleDeletionFailedRecently'],
       action: 'reportRoleDeletionFailure',
       params: (o: Observation) => {
+        const task = guarded(o.roleDeletion);
         const params: ActionParams['reportRoleDeletionFailure'] = {
-          taskId: o.status.roleDeletion?.taskId ?? '',
-          usage: o.roleDeletion?.usage ?? [],
+          taskId: guarded(o.status.roleDeletion).taskId,
+          usage: task.usage,
         };
-        if (o.roleDeletion?.reason !== undefined) params.reason = o.roleDeletion.reason;
+        if (task.reason !== undefined) params.reason = task.reason;
         return params;
       },
       report: (o: Observation) => {
-        const startedAt = o.status.roleDeletion?.startedAt.getTime() ?? o.now.getTime();
+        const task = guarded(o.roleDeletion);
+        const startedAt = guarded(o.status.roleDeletion).startedAt.getTime();
         const retryIn = Math.max(Requeue.confirm, startedAt + ROLE_DELETION_RETRY_MS - o.now.getTime());
-        const usage = (o.roleDeletion?.usage ?? []).map((u) => `${u.region}: ${list(u.resources)}`);
+        const usage = task.usage.map((u) => `${u.region}: ${list(u.resources)}`);
         return reconciling(
           R.ServiceLinkedRoleDeletionFailed,
-          `Deleting the service-linked role failed: "${o.roleDeletion?.reason ?? 'no reason given'}"` +
+          `Deleting the service-linked role failed: "${task.reason ?? 'no reason given'}"` +
             (usage.length > 0 ? `; still used by ${usage.join('; ')}` : '') +
             `. Retrying in ${Math.ceil(retryIn / 60_000)} min; set --service-linked-role-deletion=Never to stop.`,
           retryIn,
@@ -497,7 +503,7 @@ const chart = defineStatechart({
       report: (o: Observation) =>
         stalled(
           R.ObservedConnectorDiffers,
-          `Observe mode: connector ${o.observed?.name ?? ''} has other ${list(observedDifferences(o))} than spec; the operator never changes an observed connector.`,
+          `Observe mode: connector ${guarded(o.observed).name} has other ${list(observedDifferences(o))} than spec; the operator never changes an observed connector.`,
         ),
     },
     observing: {
@@ -505,11 +511,13 @@ const chart = defineStatechart({
       when: ['isObserveMode'],
       action: 'observeOnly',
       params: observedParams,
-      report: (o: Observation) =>
-        ready(
+      report: (o: Observation) => {
+        const observed = guarded(o.observed);
+        return ready(
           R.Observed,
-          `Observing connector ${o.observed?.name ?? ''} (ACTIVE, used by ${plural(o.observed?.users.length ?? 0, 'service')}).`,
-        ),
+          `Observing connector ${observed.name} (ACTIVE, used by ${plural(observed.users.length, 'service')}).`,
+        );
+      },
     },
     addingFinalizer: {
       description: 'Fence deletion before creating anything in AWS.',
@@ -524,16 +532,16 @@ const chart = defineStatechart({
         'AWS refused this generation (invalid input, access, quota): wait for an edit, retry rarely.',
       when: ['failedForThisGeneration'],
       action: 'waitForSpecChange',
-      params: (o: Observation) => ({
-        reason: o.status.failure?.reason ?? '',
-        message: o.status.failure?.message ?? '',
-      }),
+      params: (o: Observation) => {
+        const failure = guarded(o.status.failure);
+        return { reason: failure.reason, message: failure.message };
+      },
       report: (o: Observation) => {
-        const since = o.status.failure?.since.getTime() ?? o.now.getTime();
+        const failure = guarded(o.status.failure);
         return stalled(
-          o.status.failure?.reason ?? R.InvalidInput,
-          o.status.failure?.message ?? '',
-          Math.max(Requeue.confirm, since + TERMINAL_RETRY_MS - o.now.getTime()),
+          failure.reason,
+          failure.message,
+          Math.max(Requeue.confirm, failure.since.getTime() + TERMINAL_RETRY_MS - o.now.getTime()),
         );
       },
     },
@@ -549,34 +557,39 @@ const chart = defineStatechart({
       description: 'The old connector is INACTIVE or gone: the rotation is over.',
       when: ['retiringGone'],
       action: 'completeRotation',
-      params: (o: Observation) => ({ retiredArn: o.status.retiring?.arn ?? '' }),
+      params: (o: Observation) => ({ retiredArn: guarded(o.status.retiring).arn }),
       report: (o: Observation) =>
         reconciling(
           R.Rotating,
-          `Old connector ${o.status.retiring?.name ?? ''} is deleted; finishing the rotation.`,
+          `Old connector ${guarded(o.status.retiring).name} is deleted; finishing the rotation.`,
         ),
     },
     waitingForUsersToMove: {
       description: 'Services still use the old connector; their ServiceNetworkings move them to the new one.',
       when: ['retiringInUse'],
       action: 'waitForUsersToMove',
-      params: (o: Observation) => ({ arn: o.retiring?.arn ?? '', services: o.retiring?.users ?? [] }),
-      report: (o: Observation) =>
-        reconciling(
+      params: (o: Observation) => {
+        const retiring = guarded(o.retiring);
+        return { arn: retiring.arn, services: retiring.users };
+      },
+      report: (o: Observation) => {
+        const retiring = guarded(o.retiring);
+        return reconciling(
           R.WaitingForServicesToMove,
-          `Rotating: waiting for ${plural(o.retiring?.users.length ?? 0, 'service')} to move off connector ${o.retiring?.name ?? ''}: ${list(o.retiring?.users ?? [])}.`,
+          `Rotating: waiting for ${plural(retiring.users.length, 'service')} to move off connector ${retiring.name}: ${list(retiring.users)}.`,
           Requeue.usersToMove,
-        ),
+        );
+      },
     },
     waitingForOldConnectorDeletion: {
       description: 'AWS accepted the deletion of the old connector; waiting for INACTIVE.',
       when: ['retiringDeletionAcceptedRecently'],
       action: 'waitForInactive',
-      params: (o: Observation) => ({ arn: o.retiring?.arn ?? '' }),
+      params: (o: Observation) => ({ arn: guarded(o.retiring).arn }),
       report: (o: Observation) =>
         reconciling(
           R.WaitingForDeletion,
-          `Rotating: waiting for old connector ${o.retiring?.name ?? ''} to become INACTIVE.`,
+          `Rotating: waiting for old connector ${guarded(o.retiring).name} to become INACTIVE.`,
           Requeue.confirm,
         ),
     },
@@ -584,11 +597,11 @@ const chart = defineStatechart({
       description: 'Nothing uses the old connector any more: delete it.',
       when: ['hasRetiring'],
       action: 'deleteOldConnector',
-      params: (o: Observation) => ({ arn: o.status.retiring?.arn ?? '' }),
+      params: (o: Observation) => ({ arn: guarded(o.status.retiring).arn }),
       report: (o: Observation) =>
         reconciling(
           R.DeletingOldConnector,
-          `Rotating: deleting old connector ${o.status.retiring?.name ?? ''}.`,
+          `Rotating: deleting old connector ${guarded(o.status.retiring).name}.`,
           Requeue.confirm,
         ),
     },
@@ -598,11 +611,11 @@ const chart = defineStatechart({
       when: ['nameTakenByUs'],
       action: 'adoptConnector',
       params: (o: Observation) => {
-        const found = o.byName;
+        const found = guarded(o.byName);
         const params: ActionParams['adoptConnector'] = {
-          arn: found?.arn ?? '',
-          name: found?.name ?? '',
-          revision: found?.revision ?? 0,
+          arn: found.arn,
+          name: found.name,
+          revision: found.revision,
         };
         if (o.status.createIntent?.replaces !== undefined) params.replaces = o.status.createIntent.replaces;
         return params;
@@ -610,7 +623,7 @@ const chart = defineStatechart({
       report: (o: Observation) =>
         reconciling(
           R.Adopting,
-          `Adopting connector ${o.byName?.name ?? ''}, which carries this object's ownership tags.`,
+          `Adopting connector ${guarded(o.byName).name}, which carries this object's ownership tags.`,
         ),
     },
     waitingForTags: {
@@ -618,11 +631,11 @@ const chart = defineStatechart({
         'A connector by our name shows no tags yet, moments after our create intent: AWS may not show them yet.',
       when: ['nameTakenWithoutTagsYet'],
       action: 'waitForCreateToSettle',
-      params: (o: Observation) => ({ name: o.byName?.name ?? '' }),
+      params: (o: Observation) => ({ name: guarded(o.byName).name }),
       report: (o: Observation) =>
         reconciling(
           R.Adopting,
-          `Connector ${o.byName?.name ?? ''} shows no tags yet (AWS's tag reads lag a create); looking again before deciding whose it is.`,
+          `Connector ${guarded(o.byName).name} shows no tags yet (AWS's tag reads lag a create); looking again before deciding whose it is.`,
           Requeue.refusalLookup,
         ),
     },
@@ -631,29 +644,31 @@ const chart = defineStatechart({
         'The name is taken by a connector that is not this object’s (invariant 9): never adopt it.',
       when: ['nameTakenByOther'],
       action: 'reportNameConflict',
-      params: (o: Observation) => ({
-        name: o.byName?.name ?? '',
-        arn: o.byName?.arn ?? '',
-        owner: ownerOf(o.byName?.tags),
-      }),
-      report: (o: Observation) =>
-        stalled(
+      params: (o: Observation) => {
+        const taken = guarded(o.byName);
+        return { name: taken.name, arn: taken.arn, owner: ownerOf(taken.tags) };
+      },
+      report: (o: Observation) => {
+        const taken = guarded(o.byName);
+        return stalled(
           R.NameConflict,
-          `Connector name ${o.byName?.name ?? ''} in ${o.desired.region} is taken by ${ownerOf(o.byName?.tags)} (${o.byName?.arn ?? ''}); set another spec.vpcConnectorName or remove that connector.`,
+          `Connector name ${taken.name} in ${o.desired.region} is taken by ${ownerOf(taken.tags)} (${taken.arn}); set another spec.vpcConnectorName or remove that connector.`,
           Requeue.conflict,
-        ),
+        );
+      },
     },
     confirmingCreateRefusal: {
       description:
         'AWS refused the create as invalid moments ago and the name lookup is empty: look again before telling.',
       when: ['createRefusedRecently'],
       action: 'waitForCreateToSettle',
-      params: (o: Observation) => ({ name: o.status.createIntent?.name ?? '' }),
+      params: (o: Observation) => ({ name: guarded(o.status.createIntent).name }),
       report: (o: Observation) => {
-        const refused = o.status.createIntent?.refused;
+        const intent = guarded(o.status.createIntent);
+        const refused = guarded(intent.refused);
         return reconciling(
           R.Creating,
-          `AWS refused creating connector ${o.status.createIntent?.name ?? ''}: ${refused?.code ?? ''} "${refused?.message ?? ''}". ` +
+          `AWS refused creating connector ${intent.name}: ${refused.code} "${refused.message}". ` +
             'Looking the name up before reporting it (a connector from an earlier attempt is refused the same way).',
           Requeue.refusalLookup,
         );
@@ -663,16 +678,16 @@ const chart = defineStatechart({
       description: 'No connector by that name turned up: the refusal is about the spec; wait for an edit.',
       when: ['createRefused'],
       action: 'reportCreateRefused',
-      params: (o: Observation) => ({
-        name: o.status.createIntent?.name ?? '',
-        code: o.status.createIntent?.refused?.code ?? '',
-        message: o.status.createIntent?.refused?.message ?? '',
-      }),
+      params: (o: Observation) => {
+        const intent = guarded(o.status.createIntent);
+        const refused = guarded(intent.refused);
+        return { name: intent.name, code: refused.code, message: refused.message };
+      },
       report: (o: Observation) => {
-        const refused = o.status.createIntent?.refused;
+        const refused = guarded(guarded(o.status.createIntent).refused);
         return stalled(
           R.InvalidInput,
-          `AWS refused CreateVpcConnector: ${refused?.code ?? ''} "${refused?.message ?? ''}". Fix the spec or the operator's permissions; the operator retries this generation every ${TERMINAL_RETRY_MS / 60_000} minutes.`,
+          `AWS refused CreateVpcConnector: ${refused.code} "${refused.message}". Fix the spec or the operator's permissions; the operator retries this generation every ${TERMINAL_RETRY_MS / 60_000} minutes.`,
           TERMINAL_RETRY_MS,
         );
       },
@@ -682,13 +697,16 @@ const chart = defineStatechart({
         'The spec changed back before the replacement showed up; a create may have happened that reads do not show yet.',
       when: ['rotationIntentReverted', 'createIntentRecent'],
       action: 'waitForCreateToSettle',
-      params: (o: Observation) => ({ name: o.status.createIntent?.name ?? '' }),
+      params: (o: Observation) => ({ name: guarded(o.status.createIntent).name }),
       report: (o: Observation) => {
-        const requestedAt = o.status.createIntent?.requestedAt.getTime() ?? o.now.getTime();
+        const intent = guarded(o.status.createIntent);
         return reconciling(
           R.Rotating,
-          `The spec matches connector ${o.current?.name ?? ''} again: making sure replacement ${o.status.createIntent?.name ?? ''} was not created before dropping the rotation.`,
-          Math.max(Requeue.refusalLookup, requestedAt + READ_LAG_WINDOW_MS - o.now.getTime()),
+          `The spec matches connector ${guarded(o.current).name} again: making sure replacement ${intent.name} was not created before dropping the rotation.`,
+          Math.max(
+            Requeue.refusalLookup,
+            intent.requestedAt.getTime() + READ_LAG_WINDOW_MS - o.now.getTime(),
+          ),
         );
       },
     },
@@ -697,11 +715,11 @@ const chart = defineStatechart({
         'The spec changed back and no replacement exists: drop the rotation instead of creating a twin.',
       when: ['rotationIntentReverted'],
       action: 'dropRotationIntent',
-      params: (o: Observation) => ({ name: o.status.createIntent?.name ?? '' }),
+      params: (o: Observation) => ({ name: guarded(o.status.createIntent).name }),
       report: (o: Observation) =>
         reconciling(
           R.Rotating,
-          `The spec matches connector ${o.current?.name ?? ''} again: dropped the rotation to ${o.status.createIntent?.name ?? ''}.`,
+          `The spec matches connector ${guarded(o.current).name} again: dropped the rotation to ${guarded(o.status.createIntent).name}.`,
           Requeue.refusalLookup,
         ),
     },
@@ -709,23 +727,23 @@ const chart = defineStatechart({
       description: 'Rotation intent recorded and the new name is free: create the replacement.',
       when: ['rotationIntentRecorded'],
       action: 'createReplacement',
-      params: (o: Observation) => ({
-        ...createParams(o, o.status.createIntent?.name ?? o.desired.name),
-        replaces: o.status.createIntent?.replaces ?? '',
-      }),
+      params: (o: Observation) => {
+        const intent = guarded(o.status.createIntent);
+        return { ...createParams(o, intent.name), replaces: guarded(intent.replaces) };
+      },
       report: (o: Observation) =>
         reconciling(
           R.Rotating,
-          `Rotating: creating replacement connector ${o.status.createIntent?.name ?? ''}.`,
+          `Rotating: creating replacement connector ${guarded(o.status.createIntent).name}.`,
         ),
     },
     creatingConnector: {
       description: 'Create intent recorded and the name is free: create the connector.',
       when: ['createIntentRecorded'],
       action: 'createConnector',
-      params: (o: Observation) => createParams(o, o.status.createIntent?.name ?? o.desired.name),
+      params: (o: Observation) => createParams(o, guarded(o.status.createIntent).name),
       report: (o: Observation) =>
-        reconciling(R.Creating, `Creating connector ${o.status.createIntent?.name ?? ''}.`),
+        reconciling(R.Creating, `Creating connector ${guarded(o.status.createIntent).name}.`),
     },
     recordingCreateIntent: {
       description: 'No connector yet: record the intent to create one before calling AWS.',
@@ -740,11 +758,11 @@ const chart = defineStatechart({
         'The connector recorded moments ago is not readable yet (reads lag a create): never recreate it.',
       when: ['currentNotVisibleYet'],
       action: 'waitForCreateToSettle',
-      params: (o: Observation) => ({ name: o.status.arn ?? '' }),
+      params: (o: Observation) => ({ name: guarded(o.status.arn) }),
       report: (o: Observation) =>
         reconciling(
           R.Creating,
-          `Connector ${o.status.arn ?? ''} was created moments ago and AWS does not show it (or its tags) yet; looking again.`,
+          `Connector ${guarded(o.status.arn)} was created moments ago and AWS does not show it (or its tags) yet; looking again.`,
           Requeue.refusalLookup,
         ),
     },
@@ -753,31 +771,32 @@ const chart = defineStatechart({
       when: ['currentGone'],
       action: 'recreateAfterDrift',
       params: (o: Observation) => ({
-        goneArn: o.status.arn ?? '',
+        goneArn: guarded(o.status.arn),
         region: o.desired.region,
         name: o.desired.name,
       }),
       report: (o: Observation) =>
         reconciling(
           R.DeletedOutOfBand,
-          `Connector ${o.status.arn ?? ''} was deleted outside the operator; creating it again.`,
+          `Connector ${guarded(o.status.arn)} was deleted outside the operator; creating it again.`,
         ),
     },
     foreignConnector: {
       description: 'The connector in status does not carry this object’s ownership tags: never touch it.',
       when: ['currentForeign'],
       action: 'reportNameConflict',
-      params: (o: Observation) => ({
-        name: o.current?.name ?? '',
-        arn: o.current?.arn ?? '',
-        owner: ownerOf(o.current?.tags),
-      }),
-      report: (o: Observation) =>
-        stalled(
+      params: (o: Observation) => {
+        const current = guarded(o.current);
+        return { name: current.name, arn: current.arn, owner: ownerOf(current.tags) };
+      },
+      report: (o: Observation) => {
+        const current = guarded(o.current);
+        return stalled(
           R.NameConflict,
-          `Connector ${o.current?.arn ?? ''} belongs to ${ownerOf(o.current?.tags)}, not to this object; the operator will not change or delete it.`,
+          `Connector ${current.arn} belongs to ${ownerOf(current.tags)}, not to this object; the operator will not change or delete it.`,
           Requeue.conflict,
-        ),
+        );
+      },
     },
     rejectingChange: {
       description:
@@ -789,7 +808,7 @@ const chart = defineStatechart({
         const fields = rejectedFields(o);
         return stalled(
           R.ImmutableFieldChanged,
-          `spec.${fields.join(', spec.')} differ${fields.length === 1 ? 's' : ''} from connector ${o.current?.name ?? ''}, which cannot change in place` +
+          `spec.${fields.join(', spec.')} differ${fields.length === 1 ? 's' : ''} from connector ${guarded(o.current).name}, which cannot change in place` +
             (fields.includes('region')
               ? '; a connector cannot move region: create a new VpcConnector.'
               : '; set updatePolicy: Rotate to replace it, or restore the spec.'),
@@ -803,40 +822,39 @@ const chart = defineStatechart({
       params: (o: Observation) => ({
         region: o.desired.region,
         name: replacementName(o),
-        replaces: o.current?.arn ?? '',
+        replaces: guarded(o.current).arn,
       }),
       report: (o: Observation) =>
         reconciling(
           R.Rotating,
-          `Rotating: spec.${immutableDifferences(o).join(', spec.')} changed; creating ${replacementName(o)} to replace ${o.current?.name ?? ''}.`,
+          `Rotating: spec.${immutableDifferences(o).join(', spec.')} changed; creating ${replacementName(o)} to replace ${guarded(o.current).name}.`,
         ),
     },
     syncingTags: {
       description: 'Tags in spec (or ownership tags) are missing or differ on the connector.',
       when: ['tagsDiffer'],
       action: 'syncTags',
-      params: (o: Observation) => ({ arn: o.current?.arn ?? '', tags: missingTags(o) }),
+      params: (o: Observation) => ({ arn: guarded(o.current).arn, tags: missingTags(o) }),
       report: (o: Observation) =>
         reconciling(
           R.UpdatingTags,
-          `Updating tags ${list(Object.keys(missingTags(o)))} on connector ${o.current?.name ?? ''}.`,
+          `Updating tags ${list(Object.keys(missingTags(o)))} on connector ${guarded(o.current).name}.`,
         ),
     },
     ready: {
       description: 'AWS matches the spec.',
       when: [],
       action: 'reportReady',
-      params: (o: Observation) =>
-        o.current === undefined
-          ? { arn: '', name: '', revision: 0, awsStatus: 'INACTIVE' as const, services: [] }
-          : summary(o.current),
+      params: (o: Observation) => summary(guarded(o.current)),
       // While a service of the region is in motion, the users counted may change without an event: look again.
-      report: (o: Observation) =>
-        ready(
+      report: (o: Observation) => {
+        const current = guarded(o.current);
+        return ready(
           R.Available,
-          `Connector ${o.current?.name ?? ''} (revision ${o.current?.revision ?? 0}) is ACTIVE and used by ${plural((o.current?.attached ?? o.current?.users ?? []).length, 'service')}.`,
+          `Connector ${current.name} (revision ${current.revision}) is ACTIVE and used by ${plural((current.attached ?? current.users).length, 'service')}.`,
           o.servicesInMotion === true ? Requeue.usersSettle : undefined,
-        ),
+        );
+      },
     },
   } satisfies Record<string, StateSpec<Observation, GuardName, ActionParams>>,
 });
@@ -848,7 +866,7 @@ export type StateName = (typeof STATE_NAMES)[number];
 export type Decision = ChartDecision<StateName, ActionParams>;
 
 function observedParams(o: Observation): ActionParams['observeOnly'] {
-  return o.observed === undefined ? {} : { connector: summary(o.observed) };
+  return { connector: summary(guarded(o.observed)) };
 }
 
 function rejectedFields(o: Observation): string[] {
