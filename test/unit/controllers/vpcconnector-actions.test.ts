@@ -832,6 +832,7 @@ void describe('the VpcConnector reconciler, action by action', () => {
       settings: { serviceLinkedRoleDeletion: 'WhenUnused' },
       writes: { deleteRole: () => Promise.resolve(undefined) },
     });
+    assert.equal(r.error, undefined);
     assert.deepEqual(r.events, []);
     assert.ok(!Object.hasOwn(r.status ?? {}, 'serviceLinkedRoleDeletion'));
   });
@@ -1008,6 +1009,10 @@ void describe('the VpcConnector reconciler, action by action', () => {
         conditions.find((c) => c.type === ConditionType.DeletionBlocked),
         undefined,
       );
+      assert.equal(
+        logged(r, 'AWS refused to delete a connector in use; retrying with backoff').level,
+        'error',
+      );
     },
   );
   void it(
@@ -1034,6 +1039,10 @@ void describe('the VpcConnector reconciler, action by action', () => {
         replaces: CONNECTOR_ARN,
         refused: { at, code: 'InvalidRequestException', message: 'name already in use' },
       });
+      assert.equal(
+        logged(r, 'CreateVpcConnector was refused; looking the name up before reporting it').level,
+        'error',
+      );
     },
   );
   void it(
@@ -1063,4 +1072,138 @@ void describe('the VpcConnector reconciler, action by action', () => {
       assert.equal(second.result?.requeueAfterMs, 1_000);
     },
   );
+
+  void it(
+    'looks again within a second when creating the role changes nothing in status (IAM still reads it absent)',
+    PASS,
+    async () => {
+      const setup = (status?: VpcConnectorStatus): Setup => {
+        const object = vpcc({ status: {} });
+        if (status !== undefined) {
+          object.status = status;
+          object.metadata.resourceVersion = '101';
+        }
+        return {
+          object,
+          world: { role: { exists: false } },
+          writes: { ensureRole: () => Promise.resolve({ exists: true }) },
+        };
+      };
+      const first = await run(setup());
+      const written = Object.fromEntries(
+        Object.entries(first.status ?? {}).filter(([, value]) => value !== null),
+      ) as VpcConnectorStatus;
+      const second = await run(setup(written));
+      assert.ok(second.calls.includes('ensureRole'));
+      assert.equal(second.status, undefined, 'nothing to write');
+      assert.equal(second.result?.requeueAfterMs, 1_000);
+    },
+  );
+
+  void it(
+    'drops a rotation intent once the spec matches the connector again, creating nothing',
+    PASS,
+    async () => {
+      const r = await run({
+        object: recorded({
+          createIntent: {
+            name: 'team-a-web-g3',
+            requestedAt: ago(READ_LAG_MS).toISOString(),
+            replaces: CONNECTOR_ARN,
+          },
+        }),
+        world: { connectors: [awsConnector()] },
+      });
+      assert.equal(r.status?.createIntent, null);
+      assert.ok(!r.calls.includes('createConnector'), r.calls.join(', '));
+      assert.equal(
+        logged(r, 'Dropped a rotation: the spec matches the connector again').connectorName,
+        'team-a-web-g3',
+      );
+    },
+  );
+
+  void it(
+    'says a rotation finished with "the new connector" when status does not know its name',
+    PASS,
+    async () => {
+      const object = recorded({
+        vpcConnectorArn: ROTATED_CONNECTOR_ARN,
+        retiring: { arn: RETIRING_ARN, name: RETIRING_NAME, deletionRequestedAt: ago(MIN).toISOString() },
+      });
+      delete object.status?.vpcConnectorName;
+      const r = await run({
+        object,
+        world: { connectors: [awsConnector({ status: 'INACTIVE' }), rotated()] },
+      });
+      assert.equal(
+        onlyEvent(r)[3],
+        `Old connector ${RETIRING_ARN} is deleted; every service uses the new connector.`,
+      );
+    },
+  );
+
+  void it('asks IAM about the role deletion task status recorded, by its id', PASS, async () => {
+    const asked: string[] = [];
+    await run({
+      object: deletingObject({
+        vpcConnectorArn: undefined,
+        serviceLinkedRoleDeletion: { taskId: 'task-1', startedAt: ago(MIN).toISOString() },
+      }),
+      world: { connectors: [] },
+      settings: { serviceLinkedRoleDeletion: 'WhenUnused' },
+      writes: {
+        getDeletionStatus: (taskId) => {
+          asked.push(taskId);
+          return Promise.resolve({ taskId, status: 'IN_PROGRESS', usage: [] });
+        },
+      },
+    });
+    assert.deepEqual(asked, ['task-1']);
+  });
+
+  void it(
+    'records a refused role creation as Stalled and leaves a pending create intent without a refusal',
+    PASS,
+    async () => {
+      const refused = new AwsInvalidInputError(
+        awsFacts('CreateServiceLinkedRole', 'InvalidInputException', 'bad role'),
+        { cause: undefined },
+      );
+      const intent = { name: 'team-a-web', requestedAt: ago(5_000).toISOString() };
+      const r = await run({
+        object: vpcc({ status: { region: 'us-east-1', createIntent: intent } }),
+        world: { role: { exists: false } },
+        writes: { ensureRole: () => Promise.reject(refused) },
+      });
+      assert.ok(r.calls.includes('ensureRole'));
+      const stalled = (r.status?.conditions as { type: string; status: string }[]).find(
+        (c) => c.type === ConditionType.Stalled,
+      );
+      assert.equal(stalled?.status, 'True');
+      assert.deepEqual(r.status?.createIntent ?? intent, intent, 'no refusal recorded on the intent');
+    },
+  );
+
+  void it('records a create AWS denied as Stalled and drops its intent', PASS, async () => {
+    const denied = new AwsAccessDeniedError(
+      awsFacts('CreateVpcConnector', 'AccessDeniedException', 'not authorized'),
+      { cause: undefined },
+    );
+    const r = await run({
+      object: vpcc({
+        status: {
+          region: 'us-east-1',
+          createIntent: { name: 'team-a-web', requestedAt: ago(5_000).toISOString() },
+        },
+      }),
+      world: {},
+      writes: { createConnector: () => Promise.reject(denied) },
+    });
+    const stalled = (r.status?.conditions as { type: string; status: string; reason: string }[]).find(
+      (c) => c.type === ConditionType.Stalled,
+    );
+    assert.partialDeepStrictEqual(stalled, { status: 'True', reason: 'AccessDenied' });
+    assert.equal(r.status?.createIntent, null);
+  });
 });
