@@ -30,6 +30,7 @@ import {
   SVCNET_TAGS,
   activeConnector,
   ago,
+  awsConnector,
   awsService,
   cache,
   condition,
@@ -521,4 +522,128 @@ void describe('the ServiceNetworking reconciler, action by action', () => {
       ipAddressType: 'DUAL_STACK',
     });
   });
+
+  for (const c of [
+    {
+      action: 'claiming a service',
+      object: () => svcnet(),
+      tags: {},
+      writes: { tagResource: () => Promise.resolve() },
+      call: 'tagResource',
+    },
+    {
+      action: 'removing its ownership tags',
+      object: () => deletingSvcnet(),
+      tags: SVCNET_TAGS,
+      writes: { untagResource: () => Promise.resolve() },
+      call: 'untagResource',
+    },
+  ]) {
+    void it(
+      `looks again within a second when ${c.action} changes nothing in status (AWS still shows the old tags)`,
+      PASS,
+      async () => {
+        const setup = (status?: ServiceNetworkingStatus): Setup => {
+          const object = c.object();
+          if (status !== undefined) {
+            object.status = status;
+            object.metadata.resourceVersion = '101';
+          }
+          return { object, world: { service: awsService(), tags: c.tags }, writes: c.writes };
+        };
+        const first = await run(setup());
+        const written = Object.fromEntries(
+          Object.entries(first.status ?? {}).filter(([, value]) => value !== null),
+        ) as ServiceNetworkingStatus;
+        const second = await run(setup(written));
+        assert.ok(second.calls.includes(c.call));
+        assert.equal(second.status, undefined, 'nothing to write');
+        assert.equal(second.result.requeueAfterMs, 1_000);
+      },
+    );
+  }
+
+  void it(
+    'attaches through the connector spec.egress.vpcConnectorArn names once AWS lists it, without reading its tags',
+    PASS,
+    async () => {
+      const listTagsOf: string[] = [];
+      const r = await run({
+        object: svcnet({ spec: { egress: { type: 'VPC', vpcConnectorArn: CONNECTOR_ARN } } }),
+        world: { service: awsService() },
+        writes: {
+          listConnectors: () => Promise.resolve([awsConnector({ tags: undefined })]),
+          listTags: (arn) => {
+            listTagsOf.push(arn);
+            return Promise.resolve(arn === SERVICE_ARN ? SVCNET_TAGS : {});
+          },
+          updateServiceNetwork: (_arn, network) => updateAnswer({ ...network }),
+        },
+      });
+      assert.ok(r.calls.includes('updateServiceNetwork'), r.calls.join(', '));
+      assert.deepEqual(listTagsOf, [SERVICE_ARN]);
+    },
+  );
+
+  void it(
+    'waits for a connector spec.egress.vpcConnectorArn names that AWS does not know',
+    PASS,
+    async () => {
+      const r = await run({
+        object: svcnet({ spec: { egress: { type: 'VPC', vpcConnectorArn: CONNECTOR_ARN } } }),
+        world: { service: awsService(), tags: SVCNET_TAGS },
+        writes: {
+          listConnectors: () => Promise.resolve([]),
+          describeConnector: () => Promise.resolve(undefined),
+        },
+      });
+      assert.ok(!r.calls.includes('updateServiceNetwork'), r.calls.join(', '));
+      const conditions = r.status?.conditions as { type: string; message: string }[];
+      assert.match(conditions.find((c) => c.type === 'Reconciling')?.message ?? '', /does not exist in AWS/);
+    },
+  );
+
+  void it(
+    'leaves the service to an older object of the same namespace that names it, and warns',
+    PASS,
+    async () => {
+      const older = svcnet({
+        metadata: { name: 'old', uid: 'uid-old', creationTimestamp: '2026-01-01T00:00:00Z' },
+      });
+      const r = await run({ object: svcnet(), others: [older], world: { service: awsService(), tags: {} } });
+      assert.ok(!r.calls.includes('tagResource'), r.calls.join(', '));
+      assert.deepEqual(onlyEvent(r).slice(0, 3), ['Warning', 'Conflict', 'ClaimService']);
+    },
+  );
+
+  void it(
+    'records a service gone while an operation was tracked as DELETED, keeping the operation',
+    PASS,
+    async () => {
+      const r = await run({
+        object: svcnet({ status: { serviceName: 'payments', lastOperation: lastOperation('IN_PROGRESS') } }),
+        world: {},
+      });
+      assert.equal(r.status?.serviceStatus, 'DELETED');
+      assert.partialDeepStrictEqual(r.status, { lastOperation: { status: 'IN_PROGRESS' } });
+    },
+  );
+
+  void it(
+    'records a running operation only through tracking it, not in a pass that adds the finalizer',
+    PASS,
+    async () => {
+      const object = svcnet({ status: { lastOperation: lastOperation('PENDING') } });
+      object.metadata.finalizers = [];
+      const r = await run({
+        object,
+        world: {
+          service: awsService({ status: 'OPERATION_IN_PROGRESS', network: ATTACHED }),
+          tags: SVCNET_TAGS,
+          operations: [operation('IN_PROGRESS')],
+        },
+      });
+      assert.partialDeepStrictEqual(r.status, { lastOperation: { status: 'PENDING' } });
+    },
+  );
 });
