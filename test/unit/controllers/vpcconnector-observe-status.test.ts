@@ -95,12 +95,13 @@ void describe('observe reads status back', () => {
   });
 
   void it(
-    'reads when the deletion of the current connector was requested and when it was recorded',
+    'reads the region of the current connector, when its deletion was requested and when it was recorded',
     PURE,
     () => {
       const o = observe({
         object: vpcc({
           status: {
+            region: 'eu-west-1',
             vpcConnectorArn: CONNECTOR_ARN,
             deletionRequestedAt: iso(20_000),
             recordedAt: iso(10 * MIN),
@@ -113,6 +114,7 @@ void describe('observe reads status back', () => {
         now: NOW,
       });
       assert.deepEqual(o.status, {
+        region: 'eu-west-1',
         arn: CONNECTOR_ARN,
         deletionRequestedAt: ago(20_000),
         recordedAt: ago(10 * MIN),

@@ -4,13 +4,21 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OwnershipTag } from '../../../src/api/constants.ts';
 import type { ServiceNetworking } from '../../../src/api/servicenetworking.ts';
+import type { VpcConnector } from '../../../src/api/vpcconnector.ts';
 import { decide } from '../../../src/controllers/vpcconnector/machine.ts';
-import { observe, readPlan, type AwsReads } from '../../../src/controllers/vpcconnector/observe.ts';
+import {
+  observe,
+  readPlan,
+  type AwsReads,
+  type OperatorSettings,
+  type ReadPlan,
+} from '../../../src/controllers/vpcconnector/observe.ts';
 import {
   CONNECTOR_ARN,
   NOW,
   OTHER_CONNECTOR_ARN,
   OTHER_SUBNET,
+  ROTATED_CONNECTOR_ARN,
   SECURITY_GROUP,
   SUBNET,
   VPCC_TAGS,
@@ -44,7 +52,7 @@ void describe('observe', () => {
     }
   });
 
-  void it('lists as users only services whose VPC egress names the connector', () => {
+  void it('lists as users and as attached only services whose VPC egress names the connector, sorted', () => {
     const services = [
       awsService({ name: 'b-uses', network: { egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN } }),
       awsService({ name: 'a-uses', network: { egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN } }),
@@ -59,6 +67,21 @@ void describe('observe', () => {
       now: NOW,
     });
     assert.deepEqual(o.current?.users, [services[1]?.arn, services[0]?.arn]);
+    assert.deepEqual(o.current.attached, [services[1]?.arn, services[0]?.arn]);
+  });
+
+  void it('sees no services in motion while every service of the region is settled', () => {
+    const o = observe({
+      object: vpcc({ status: { vpcConnectorArn: CONNECTOR_ARN } }),
+      serviceNetworkings: [],
+      aws: reads({
+        current: awsConnector(),
+        services: [awsService({ network: { egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN } })],
+      }),
+      settings,
+      now: NOW,
+    });
+    assert.equal(o.servicesInMotion, undefined);
   });
 
   void it('counts a service with an operation in flight as a user whatever egress it already shows', () => {
@@ -100,29 +123,81 @@ void describe('observe', () => {
     assert.deepEqual(o.current?.users, [leavingUs.arn]);
   });
 
-  void it('counts as references only VPC ServiceNetworkings of the same namespace that name the object', () => {
+  void it('counts as references only VPC ServiceNetworkings of the same namespace that name the object, sorted', () => {
     const sn = (name: string, namespace: string, egress: ServiceNetworking['spec']['egress']) =>
       svcnet({ metadata: { name, namespace }, spec: { egress } });
     const sns = [
-      sn('refers', 'team-a', { type: 'VPC', vpcConnectorRef: { name: 'web' } }),
+      sn('orders', 'team-a', { type: 'VPC', vpcConnectorRef: { name: 'web' } }),
+      sn('billing', 'team-a', { type: 'VPC', vpcConnectorRef: { name: 'web' } }),
       sn('other-namespace', 'team-b', { type: 'VPC', vpcConnectorRef: { name: 'web' } }),
       sn('other-connector', 'team-a', { type: 'VPC', vpcConnectorRef: { name: 'api' } }),
       sn('by-arn', 'team-a', { type: 'VPC', vpcConnectorArn: CONNECTOR_ARN }),
       sn('default', 'team-a', { type: 'DEFAULT' }),
     ];
     const o = observe({ object: vpcc(), serviceNetworkings: sns, aws: reads(), settings, now: NOW });
-    assert.deepEqual(o.referencedBy, ['refers']);
+    assert.deepEqual(o.referencedBy, ['billing', 'orders']);
   });
 
-  void it('ignores a name lookup once a connector is recorded and no create is pending', () => {
-    const o = observe({
-      object: vpcc({ status: { vpcConnectorArn: CONNECTOR_ARN } }),
-      serviceNetworkings: [],
-      aws: reads({ byName: awsConnector() }),
-      settings,
-      now: NOW,
-    });
-    assert.equal(o.byName, undefined);
+  void describe('a connector found by name', () => {
+    const intent = { name: 'team-a-web-g3', requestedAt: '2026-11-27T11:59:00Z' };
+    const cases = [
+      {
+        reason: 'counts before the first create: it may be one a lost create answer left',
+        status: undefined,
+        kept: true,
+      },
+      {
+        reason: 'counts while a rotation’s create intent is pending, though a connector is recorded',
+        status: { vpcConnectorArn: CONNECTOR_ARN, createIntent: { ...intent, replaces: CONNECTOR_ARN } },
+        kept: true,
+      },
+      {
+        reason: 'is ignored once a connector is recorded and no create is pending',
+        status: { vpcConnectorArn: CONNECTOR_ARN },
+        kept: false,
+      },
+    ];
+    for (const c of cases) {
+      void it(c.reason, () => {
+        const found = awsConnector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3' });
+        const o = observe({
+          object: c.status === undefined ? vpcc() : vpcc({ status: c.status }),
+          serviceNetworkings: [],
+          aws: reads({ byName: found }),
+          settings,
+          now: NOW,
+        });
+        assert.equal(o.byName?.arn, c.kept ? ROTATED_CONNECTOR_ARN : undefined);
+      });
+    }
+  });
+
+  void describe('the ARN an Observe object names', () => {
+    const cases = [
+      {
+        reason: 'is kept when observing by ARN (it reports the name)',
+        spec: { managementPolicy: 'Observe' as const, vpcConnectorArn: CONNECTOR_ARN },
+        observeArn: CONNECTOR_ARN,
+      },
+      {
+        reason: 'is none when observing by name',
+        spec: { managementPolicy: 'Observe' as const, vpcConnectorName: 'legacy-connector' },
+        observeArn: undefined,
+      },
+      { reason: 'is none for a managed object', spec: {}, observeArn: undefined },
+    ];
+    for (const c of cases) {
+      void it(c.reason, () => {
+        const o = observe({
+          object: vpcc({ spec: c.spec }),
+          serviceNetworkings: [],
+          aws: reads(),
+          settings,
+          now: NOW,
+        });
+        assert.equal(o.observeArn, c.observeArn);
+      });
+    }
   });
 
   void it('ignores an INACTIVE connector found by name (the name is free again)', () => {
@@ -202,6 +277,14 @@ void describe('observe', () => {
       now: NOW,
     });
     assert.equal(current.roleDeletion?.status, 'IN_PROGRESS');
+    const none = observe({
+      object: vpcc(),
+      serviceNetworkings: [],
+      aws: reads({ roleDeletion: { taskId: 'task-1', status: 'IN_PROGRESS', usage: [] } }),
+      settings,
+      now: NOW,
+    });
+    assert.equal(none.roleDeletion, undefined, 'nor any when status records no task');
   });
 
   void it('counts only ACTIVE connectors in the managed regions', () => {
@@ -217,21 +300,28 @@ void describe('observe', () => {
 });
 
 void describe('readPlan', () => {
-  const cases = [
+  /** What every managed pass reads at least: the region's services, from a settled view. */
+  const base: ReadPlan = {
+    region: 'us-east-1',
+    freshness: 'settled',
+    listServices: true,
+    role: false,
+    connectorsInManagedRegions: false,
+  };
+  const deletionTimestamp = '2026-11-27T11:00:00Z';
+  const cases: { reason: string; object: VpcConnector; settings?: OperatorSettings; plan: ReadPlan }[] = [
     {
       reason: 'a new object looks its default name up and checks the role before the first create',
       object: vpcc(),
-      settings,
-      plan: { region: 'us-east-1', findName: 'team-a-web', role: true, connectorsInManagedRegions: false },
+      plan: { ...base, findName: 'team-a-web', role: true },
     },
     {
       reason: 'a recorded connector is described, not looked up by name, and the role is not read',
       object: vpcc({ status: { vpcConnectorArn: CONNECTOR_ARN, region: 'us-east-1' } }),
-      settings,
-      plan: { currentArn: CONNECTOR_ARN, role: false },
+      plan: { ...base, currentArn: CONNECTOR_ARN },
     },
     {
-      reason: 'a pending create intent is looked up by its own name',
+      reason: 'a pending create intent is looked up by its own name, in a fresh view (it decides a create)',
       object: vpcc({
         status: {
           vpcConnectorArn: CONNECTOR_ARN,
@@ -242,20 +332,27 @@ void describe('readPlan', () => {
           },
         },
       }),
-      settings,
-      plan: { currentArn: CONNECTOR_ARN, findName: 'team-a-web-g3' },
+      plan: { ...base, freshness: 'fresh', currentArn: CONNECTOR_ARN, findName: 'team-a-web-g3' },
+    },
+    {
+      reason: 'a rotation retiring a connector describes both, in a fresh view (it may delete the old one)',
+      object: vpcc({
+        status: {
+          vpcConnectorArn: ROTATED_CONNECTOR_ARN,
+          retiring: { arn: CONNECTOR_ARN, name: 'team-a-web' },
+        },
+      }),
+      plan: { ...base, freshness: 'fresh', currentArn: ROTATED_CONNECTOR_ARN, retiringArn: CONNECTOR_ARN },
     },
     {
       reason: 'the region recorded in status wins over spec and default',
       object: vpcc({ spec: { region: 'us-west-2' }, status: { region: 'eu-west-1' } }),
-      settings,
-      plan: { region: 'eu-west-1' },
+      plan: { ...base, region: 'eu-west-1', findName: 'team-a-web', role: true },
     },
     {
       reason: 'Observe by ARN describes that ARN and nothing else',
       object: vpcc({ spec: { managementPolicy: 'Observe', vpcConnectorArn: CONNECTOR_ARN } }),
-      settings,
-      plan: { observeArn: CONNECTOR_ARN, role: false },
+      plan: { ...base, observeArn: CONNECTOR_ARN },
     },
     {
       reason: 'Observe by ARN reads the region of the ARN when spec.region is absent, not the default',
@@ -265,28 +362,35 @@ void describe('readPlan', () => {
           vpcConnectorArn: CONNECTOR_ARN.replace('us-east-1', 'eu-west-1'),
         },
       }),
-      settings,
-      plan: { region: 'eu-west-1' },
+      plan: { ...base, region: 'eu-west-1', observeArn: CONNECTOR_ARN.replace('us-east-1', 'eu-west-1') },
     },
     {
       reason: 'Observe by name looks the spec name up',
       object: vpcc({ spec: { managementPolicy: 'Observe', vpcConnectorName: 'legacy-connector' } }),
-      settings,
-      plan: { observeName: 'legacy-connector' },
+      plan: { ...base, observeName: 'legacy-connector' },
+    },
+    {
+      reason:
+        'deleting under Never reads the connector in a fresh view (the pass may delete it), not the role',
+      object: vpcc({ metadata: { deletionTimestamp }, status: { vpcConnectorArn: CONNECTOR_ARN } }),
+      plan: { ...base, freshness: 'fresh', currentArn: CONNECTOR_ARN },
     },
     {
       reason: 'deleting under WhenUnused reads the role and the connectors of every managed region',
-      object: vpcc({
-        metadata: { deletionTimestamp: '2026-11-27T11:00:00Z' },
-        status: { vpcConnectorArn: CONNECTOR_ARN },
-      }),
-      settings: { ...settings, serviceLinkedRoleDeletion: 'WhenUnused' as const },
-      plan: { role: true, connectorsInManagedRegions: true },
+      object: vpcc({ metadata: { deletionTimestamp }, status: { vpcConnectorArn: CONNECTOR_ARN } }),
+      settings: { ...settings, serviceLinkedRoleDeletion: 'WhenUnused' },
+      plan: {
+        ...base,
+        freshness: 'fresh',
+        currentArn: CONNECTOR_ARN,
+        role: true,
+        connectorsInManagedRegions: true,
+      },
     },
   ];
   for (const c of cases) {
     void it(c.reason, () => {
-      assert.partialDeepStrictEqual(readPlan(c.object, c.settings), c.plan);
+      assert.deepEqual(readPlan(c.object, c.settings ?? settings), c.plan);
     });
   }
 });
