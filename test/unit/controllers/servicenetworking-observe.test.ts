@@ -10,6 +10,7 @@ import type { OperationObservation, ServiceObservation } from '../../../src/aws/
 import { decide } from '../../../src/controllers/servicenetworking/machine.ts';
 import {
   desiredNetwork,
+  detachedNetwork,
   networkDifferences,
   observe,
   readPlan,
@@ -398,6 +399,24 @@ void describe('observe', () => {
         state: { state: 'waiting', why: 'VpcConnector web has no ACTIVE connector yet' },
       },
       {
+        reason:
+          'a VpcConnector that is Reconciling, with an earlier Stalled now False, is not called Stalled',
+        connector: vpcc({
+          status: {
+            conditions: [
+              condition('Reconciling', 'True', 'Creating', 1),
+              condition('Stalled', 'False', 'InvalidInput', 1),
+            ],
+          },
+        }),
+        state: { state: 'waiting', why: 'VpcConnector web has no ACTIVE connector yet' },
+      },
+      {
+        reason: 'a VpcConnector that reports ACTIVE but records no ARN is waited for',
+        connector: vpcc({ status: { awsStatus: 'ACTIVE' } }),
+        state: { state: 'waiting', why: 'VpcConnector web has no ACTIVE connector yet' },
+      },
+      {
         reason: 'a VpcConnector missing from the cache is waited for, saying it does not exist',
         connector: undefined,
         state: { state: 'waiting', why: 'VpcConnector web does not exist' },
@@ -478,6 +497,21 @@ void describe('observe', () => {
         owner: { kind: 'other', who: 'ServiceNetworking team-b/payments of cluster prod' },
       },
       {
+        reason: 'another object of the same cluster and namespace is someone else',
+        tags: { ...SVCNET_TAGS, [OwnershipTag.name]: 'orders' },
+        owner: { kind: 'other', who: 'ServiceNetworking team-a/orders of cluster prod' },
+      },
+      {
+        reason: 'a namespace tag alone is someone else’s, with the missing parts as ?',
+        tags: { [OwnershipTag.namespace]: 'team-b' },
+        owner: { kind: 'other', who: 'ServiceNetworking team-b/? of cluster ?' },
+      },
+      {
+        reason: 'a name tag alone is someone else’s, with the missing parts as ?',
+        tags: { [OwnershipTag.name]: 'orders' },
+        owner: { kind: 'other', who: 'ServiceNetworking ?/orders of cluster ?' },
+      },
+      {
         reason: 'a partial set of ownership tags is someone else’s, with the missing parts as ?',
         tags: { [OwnershipTag.cluster]: 'prod' },
         owner: { kind: 'other', who: 'ServiceNetworking ?/? of cluster prod' },
@@ -520,6 +554,22 @@ void describe('observe', () => {
         claimant: 'team-b/first',
       },
       {
+        reason: 'the oldest of several is the claimant whatever order the cache lists them in',
+        others: [other('first', { creationTimestamp: '2026-10-01T00:00:00Z' }), other('api', older)],
+        claimant: 'team-b/first',
+      },
+      {
+        reason: 'an object created the same second in an earlier namespace is the claimant',
+        others: [other('payments', { namespace: 'ops', creationTimestamp: '2026-11-20T10:00:00Z' })],
+        claimant: 'ops/payments',
+      },
+      {
+        reason:
+          'an object created the same second in the same namespace under an earlier name is the claimant',
+        others: [other('api', { namespace: 'team-a', creationTimestamp: '2026-11-20T10:00:00Z' })],
+        claimant: 'team-a/api',
+      },
+      {
         reason: 'a newer object is no claimant',
         others: [other('api', { creationTimestamp: '2026-11-25T00:00:00Z' })],
         claimant: undefined,
@@ -556,6 +606,19 @@ void describe('observe', () => {
           }),
         ).status.readyForGeneration;
       assert.equal(readyAt(2), true);
+      const reconcilingFirst = observe(
+        input({
+          object: svcnet({
+            status: {
+              conditions: [
+                condition('Reconciling', 'True', 'Updating', 2),
+                condition('Ready', 'False', 'Updating', 2),
+              ],
+            },
+          }),
+        }),
+      );
+      assert.equal(reconcilingFirst.status.readyForGeneration, false, 'another condition True is not Ready');
       assert.equal(readyAt(1), false);
       assert.equal(observe(input()).status.readyForGeneration, false);
     });
@@ -634,6 +697,12 @@ void describe('observe', () => {
           assert.equal(observe(input({ object, aws })).foreignUpdate, c.foreign);
         });
       }
+    });
+
+    void it('counts an update as foreign when the status records no operation', () => {
+      const object = svcnet({ status: { serviceStatus: 'RUNNING' } });
+      const aws = reads({ operations: [{ id: 'op-2', type: 'UPDATE_SERVICE', status: 'SUCCEEDED' }] });
+      assert.equal(observe(input({ object, aws })).foreignUpdate, true);
     });
 
     void it('tracks nothing when the recorded operation is not listed', () => {
@@ -773,12 +842,20 @@ void describe('observe', () => {
         }),
       }),
     );
+    assert.equal(o.namespace, 'team-a');
+    assert.equal(o.name, 'payments');
     assert.equal(o.deleting, true);
     assert.equal(o.hasFinalizer, false);
     assert.equal(o.deletionPolicy, 'Retain');
     assert.equal(o.generation, 7);
     assert.equal(o.now, NOW);
     assert.equal(o.serviceArn, SERVICE_ARN);
+  });
+
+  void it('reads an object without any finalizer as not holding ours', () => {
+    const object = svcnet();
+    delete object.metadata.finalizers;
+    assert.equal(observe(input({ object })).hasFinalizer, false);
   });
 
   void it('carries whether AWS was read and the service it answered', () => {
@@ -846,6 +923,20 @@ void describe('desiredNetwork', () => {
 
   void it('is unknown without a service observation', () => {
     assert.equal(desiredNetwork(observe(input({ aws: { serviceRead: true } }))), undefined);
+  });
+});
+
+void describe('detachedNetwork', () => {
+  void it('sends DEFAULT egress and keeps the ingress and IP address type AWS shows', () => {
+    assert.deepEqual(detachedNetwork(observe(input())), {
+      egressType: 'DEFAULT',
+      isPubliclyAccessible: false,
+      ipAddressType: 'DUAL_STACK',
+    });
+  });
+
+  void it('is unknown without a service observation', () => {
+    assert.equal(detachedNetwork(observe(input({ aws: { serviceRead: true } }))), undefined);
   });
 });
 
