@@ -14,10 +14,10 @@ import { NOW, OTHER_SERVICE_ARN, SERVICE_ARN, cache, svcnet, vpcc } from '../bui
 const egressTo = (ref: string | undefined): ServiceNetworking['spec']['egress'] =>
   ref === undefined ? { type: 'DEFAULT' } : { type: 'VPC', vpcConnectorRef: { name: ref } };
 
-/** svcnet() with egress through VpcConnector `ref`, or DEFAULT when undefined. */
-const referencing = (ref: string | undefined, deleting = false): ServiceNetworking =>
+/** svcnet() (or the object `name` of team-a) with egress through VpcConnector `ref`, or DEFAULT when undefined. */
+const referencing = (ref: string | undefined, deleting = false, name = 'payments'): ServiceNetworking =>
   svcnet({
-    metadata: deleting ? { deletionTimestamp: NOW.toISOString() } : {},
+    metadata: deleting ? { name, deletionTimestamp: NOW.toISOString() } : { name },
     spec: { egress: egressTo(ref) },
   });
 
@@ -42,6 +42,17 @@ void describe('the ServiceNetworking to VpcConnector mapping', () => {
       );
     }
   });
+
+  void it('remembers the previous reference of each object apart from the others of its namespace', () => {
+    const map = referencedConnectors();
+    map(referencing('a', false, 'payments'));
+    map(referencing('b', false, 'orders'));
+    assert.deepEqual(
+      map(referencing('c', false, 'payments')).map((k) => k.name),
+      ['a', 'c'],
+      'payments moved from a, whatever orders references',
+    );
+  });
 });
 
 const named = (
@@ -65,9 +76,10 @@ void describe('the mappings that wake ServiceNetworkings', () => {
     named('team-a', 'db', 'private', OTHER_SERVICE_ARN),
     named('team-b', 'web', 'shared'),
     named('team-b', 'plain', undefined, OTHER_SERVICE_ARN),
+    named('team-a', 'public', undefined, OTHER_SERVICE_ARN),
   ]);
 
-  void it('a VpcConnector wakes the objects of its namespace that reference it by name', () => {
+  void it('a VpcConnector wakes the objects of its namespace that reference it by name (not those on DEFAULT)', () => {
     const connector = vpcc({ metadata: { name: 'shared' } });
     assert.deepEqual(keys(referencingServiceNetworkings(objects)(connector)), ['team-a/api', 'team-a/web']);
   });
@@ -80,7 +92,7 @@ void describe('the mappings that wake ServiceNetworkings', () => {
     assert.deepEqual(keys(sameServiceClaimants(objects)(named('team-a', 'web', 'shared'))), ['team-b/web']);
     assert.deepEqual(
       keys(sameServiceClaimants(objects)(named('team-a', 'api', 'shared', OTHER_SERVICE_ARN))),
-      ['team-a/db', 'team-b/plain'],
+      ['team-a/db', 'team-a/public', 'team-b/plain'],
     );
   });
 });
