@@ -3,18 +3,28 @@
 // changed, the operator's own writes laid over older listings, tags known from the operator's own writes,
 // the role read once per period and one role deletion for every pass that wants it.
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
-import type { ServiceObservation } from '../../../src/aws/gateway.ts';
+import type {
+  AwsGateway,
+  DesiredNetwork,
+  ServiceObservation,
+  ServiceSummary,
+} from '../../../src/aws/gateway.ts';
 import {
   AwsView,
   DEFAULT_VIEW_FRESH_MAX_AGE_MS,
   DEFAULT_VIEW_MAX_AGE_MS,
+  type AwsViewOptions,
 } from '../../../src/controllers/shared/aws-view.ts';
 import {
+  ATTACHED,
   CONNECTOR_ARN,
   NOW,
   OTHER_CONNECTOR_ARN,
+  ROTATED_CONNECTOR_ARN,
   SERVICE_ARN,
+  SVCNET_TAGS,
   VPCC_TAGS,
   awsConnector,
   awsHolding,
@@ -27,11 +37,29 @@ const call = { signal: new AbortController().signal };
 const REGION = 'us-east-1';
 
 /** A view over a gateway answering `verbs`, on a clock the test moves. */
-function view(verbs: GatewayVerbs): { view: AwsView; calls: string[]; clock: { now: number } } {
+function view(
+  verbs: GatewayVerbs,
+  options: Omit<AwsViewOptions, 'now'> = {},
+): { view: AwsView; calls: string[]; clock: { now: number }; gateway: AwsGateway } {
   const { gateway, calls } = fakeGateway(verbs);
   const clock = { now: NOW.getTime() };
-  return { view: new AwsView(gateway, { now: () => clock.now }), calls, clock };
+  return { view: new AwsView(gateway, { ...options, now: () => clock.now }), calls, clock, gateway };
 }
+
+/** How ListServices summarises `service`. */
+const summary = ({ arn, name, status, updatedAt }: ServiceObservation): ServiceSummary => ({
+  arn,
+  name,
+  status,
+  updatedAt,
+});
+
+/** The network a pass asks UpdateService for: VPC egress through `vpcConnectorArn`, else DEFAULT. */
+const desired = (vpcConnectorArn?: string): DesiredNetwork => ({
+  ...(vpcConnectorArn === undefined ? { egressType: 'DEFAULT' } : { egressType: 'VPC', vpcConnectorArn }),
+  isPubliclyAccessible: true,
+  ipAddressType: 'IPV4',
+});
 
 void describe('AwsView', () => {
   void it('knows the tags it wrote without reading them back (a read could still show the old ones)', async () => {
@@ -51,16 +79,25 @@ void describe('AwsView', () => {
     assert.deepEqual(v.calls, ['listTags', 'tagResource', 'untagResource'], 'one read in all');
   });
 
-  void it('reads the tags again after a tag write that failed, and after a read that found none', async () => {
-    const v = view({
-      listTags: () => Promise.resolve({ team: 'payments' }),
-      tagResource: () => Promise.reject(new Error('connection reset')),
+  for (const [verb, write] of [
+    ['tagResource', (v: AwsView) => v.tagResource(SERVICE_ARN, { a: 'b' }, call)],
+    ['untagResource', (v: AwsView) => v.untagResource(SERVICE_ARN, ['team'], call)],
+  ] as const) {
+    void it(`reads the tags again after a ${verb} that failed, and believes that read`, async () => {
+      const v = view({
+        listTags: () => Promise.resolve({ team: 'payments' }),
+        tagResource: () => Promise.reject(new Error('connection reset')),
+        untagResource: () => Promise.reject(new Error('connection reset')),
+      });
+      await v.view.tags(SERVICE_ARN, call);
+      await assert.rejects(write(v.view), /connection reset/);
+      await v.view.tags(SERVICE_ARN, call);
+      await v.view.tags(SERVICE_ARN, call);
+      assert.deepEqual(v.calls, ['listTags', verb, 'listTags']);
     });
-    await v.view.tags(SERVICE_ARN, call);
-    await assert.rejects(v.view.tagResource(SERVICE_ARN, { a: 'b' }, call), /connection reset/);
-    await v.view.tags(SERVICE_ARN, call);
-    assert.deepEqual(v.calls, ['listTags', 'tagResource', 'listTags']);
+  }
 
+  void it('reads a connector’s tags again after a read that found none, and a service’s not', async () => {
     // No tags at all on a connector may be a read lagging a create: not believed for good.
     const untagged = view({ listTags: () => Promise.resolve({}) });
     await untagged.view.tags(CONNECTOR_ARN, call);
@@ -70,6 +107,23 @@ void describe('AwsView', () => {
     await untagged.view.tags(SERVICE_ARN, call);
     await untagged.view.tags(SERVICE_ARN, call);
     assert.deepEqual(untagged.calls, ['listTags', 'listTags', 'listTags']);
+  });
+
+  void it('reads a resource’s tags once for the passes that ask together, and a connector’s once it has some', async () => {
+    const v = view({ listTags: () => Promise.resolve(VPCC_TAGS) });
+    await Promise.all([v.view.tags(CONNECTOR_ARN, call), v.view.tags(CONNECTOR_ARN, call)]);
+    assert.deepEqual(await v.view.tags(CONNECTOR_ARN, call), VPCC_TAGS);
+    assert.deepEqual(v.calls, ['listTags']);
+  });
+
+  void it('untags a resource whose tags it never read, and reads them when a pass asks', async () => {
+    const v = view({
+      untagResource: () => Promise.resolve(),
+      listTags: () => Promise.resolve({ team: 'payments' }),
+    });
+    await v.view.untagResource(SERVICE_ARN, ['owner'], call);
+    assert.deepEqual(await v.view.tags(SERVICE_ARN, call), { team: 'payments' });
+    assert.deepEqual(v.calls, ['untagResource', 'listTags']);
   });
 
   void it('shares one listing among passes that start while it is in flight, and reuses it while it is young', async () => {
@@ -176,7 +230,11 @@ void describe('AwsView', () => {
     v.clock.now += DEFAULT_VIEW_FRESH_MAX_AGE_MS;
     assert.equal((await v.view.service(calm.arn, REGION, call))?.status, 'RUNNING');
     assert.deepEqual(v.calls.splice(0), [], 'another service in motion does not make this one stale');
-    await v.view.service(busy.arn, REGION, call);
+    assert.deepEqual(
+      await v.view.service(busy.arn, REGION, call),
+      busy,
+      'as AWS describes it: the view did not see what someone else’s operation left',
+    );
     assert.deepEqual(
       v.calls,
       ['describeService'],
@@ -277,11 +335,12 @@ void describe('AwsView', () => {
       createConnector: () => Promise.resolve({ ...awsConnector(), tags: undefined }),
     });
     assert.equal(await v.view.connectorByName(REGION, 'team-a-web', call), undefined);
-    await v.view.createConnector(
+    const created = await v.view.createConnector(
       REGION,
       { name: 'team-a-web', subnets: [], securityGroups: [], tags: VPCC_TAGS },
       call,
     );
+    assert.deepEqual(created, awsConnector(), 'the create answers with the tags it was created with');
     const found = await v.view.connectorByName(REGION, 'team-a-web', call);
     assert.equal(found?.arn, CONNECTOR_ARN);
     assert.deepEqual(found.tags, VPCC_TAGS);
@@ -370,4 +429,455 @@ void describe('AwsView', () => {
       'a deletion forgets the role',
     );
   });
+
+  void it('hands out the gateway it reads through, for the verbs it does not keep', () => {
+    const v = view({});
+    assert.equal(v.view.gateway, v.gateway);
+  });
+
+  void it('lists a region’s connectors once per period, then answers from the new listing', async () => {
+    const v = view(awsHolding({ connectors: [awsConnector()] }));
+    assert.deepEqual(
+      (await v.view.connectors(REGION, call)).map((c) => c.arn),
+      [CONNECTOR_ARN],
+    );
+    v.clock.now += DEFAULT_VIEW_MAX_AGE_MS - 1;
+    await v.view.connectors(REGION, call);
+    v.clock.now += 1;
+    await v.view.connectors(REGION, call);
+    await v.view.connectors(REGION, call);
+    assert.deepEqual(v.calls, ['listConnectors', 'listConnectors']);
+  });
+
+  void it('answers a pass that observes from the newest listing, even one taken the same millisecond as the last', async () => {
+    let listed = [awsConnector()];
+    const v = view({ listConnectors: () => Promise.resolve(listed) }, { freshMaxAgeMs: 0 });
+    await v.view.connectors(REGION, call, 'fresh');
+    listed = [];
+    assert.deepEqual(
+      await v.view.connectors(REGION, call, 'fresh'),
+      [],
+      'a pass about to delete lists again',
+    );
+    assert.deepEqual(await v.view.connectors(REGION, call), []);
+    assert.deepEqual(v.calls, ['listConnectors', 'listConnectors']);
+  });
+
+  void it('finds a connector by its own name among the others listed', async () => {
+    const v = view(
+      awsHolding({
+        connectors: [awsConnector({ arn: OTHER_CONNECTOR_ARN, name: 'rogue', tags: {} }), awsConnector()],
+      }),
+    );
+    assert.deepEqual(await v.view.connectorByName(REGION, 'team-a-web', call), awsConnector());
+    assert.equal(await v.view.connectorByName(REGION, 'team-a-api', call), undefined);
+  });
+
+  void it('does not find by name a connector it deleted, over the listing taken before', async () => {
+    const v = view({
+      ...awsHolding({ connectors: [awsConnector()] }),
+      deleteConnector: () => Promise.resolve(awsConnector({ status: 'INACTIVE' })),
+    });
+    assert.equal((await v.view.connectorByName(REGION, 'team-a-web', call))?.arn, CONNECTOR_ARN);
+    await v.view.deleteConnector(CONNECTOR_ARN, call);
+    assert.equal(await v.view.connectorByName(REGION, 'team-a-web', call), undefined);
+    assert.deepEqual(v.calls, ['listConnectors', 'listTags', 'deleteConnector']);
+  });
+
+  void it('shows every connector it created in a region over the listing taken before', async () => {
+    const v = view({
+      ...awsHolding(),
+      createConnector: (_region, input) =>
+        Promise.resolve(
+          awsConnector({
+            arn: input.name === 'team-a-web' ? CONNECTOR_ARN : ROTATED_CONNECTOR_ARN,
+            name: input.name,
+          }),
+        ),
+    });
+    await v.view.connectors(REGION, call);
+    for (const name of ['team-a-web', 'team-a-web-g3']) {
+      await v.view.createConnector(REGION, { name, subnets: [], securityGroups: [], tags: VPCC_TAGS }, call);
+    }
+    assert.deepEqual(
+      (await v.view.connectors(REGION, call)).map((c) => c.name),
+      ['team-a-web', 'team-a-web-g3'],
+    );
+    assert.deepEqual(v.calls, ['listConnectors', 'createConnector', 'createConnector']);
+  });
+
+  void it('lists afresh after a delete whose answer did not come (the connector may be gone or not)', async () => {
+    const v = view({
+      ...awsHolding({ connectors: [awsConnector()] }),
+      deleteConnector: () => Promise.reject(new Error('socket hang up')),
+    });
+    await v.view.connector(CONNECTOR_ARN, REGION, call, 'settled', { tags: false });
+    await assert.rejects(v.view.deleteConnector(CONNECTOR_ARN, call), /socket hang up/);
+    await v.view.connector(CONNECTOR_ARN, REGION, call, 'settled', { tags: false });
+    assert.deepEqual(v.calls, ['listConnectors', 'deleteConnector', 'listConnectors']);
+  });
+
+  void it('leaves a connector its delete found gone out of the listing taken before', async () => {
+    const v = view({
+      ...awsHolding({
+        connectors: [awsConnector(), awsConnector({ arn: OTHER_CONNECTOR_ARN, name: 'rogue' })],
+      }),
+      deleteConnector: () => Promise.resolve(undefined),
+    });
+    await v.view.connectors(REGION, call);
+    assert.equal(await v.view.deleteConnector(CONNECTOR_ARN, call), undefined);
+    assert.deepEqual(
+      (await v.view.connectors(REGION, call)).map((c) => c.arn),
+      [OTHER_CONNECTOR_ARN],
+    );
+    assert.deepEqual(v.calls, ['listConnectors', 'deleteConnector']);
+  });
+
+  // A connector too new to be listed is described: ACTIVE is not final (it is looked for in later listings),
+  // and the tags the description carries are known unless there are none.
+  for (const [tags, reads, reason] of [
+    [VPCC_TAGS, [], 'the description’s tags are known'],
+    [{}, ['listTags'], 'none at all may be a read lagging the create'],
+    [undefined, ['listTags'], 'a description without tags says nothing of them'],
+  ] as const) {
+    void it(`describes an ACTIVE connector not listed yet, and lists again later: ${reason}`, async () => {
+      const v = view({
+        listConnectors: () => Promise.resolve([]),
+        describeConnector: () => Promise.resolve(awsConnector({ tags })),
+        listTags: () => Promise.resolve(VPCC_TAGS),
+      });
+      assert.equal((await v.view.connector(CONNECTOR_ARN, REGION, call))?.status, 'ACTIVE');
+      assert.deepEqual(await v.view.tags(CONNECTOR_ARN, call), VPCC_TAGS);
+      v.clock.now += DEFAULT_VIEW_MAX_AGE_MS;
+      assert.equal((await v.view.connector(CONNECTOR_ARN, REGION, call))?.status, 'ACTIVE');
+      assert.deepEqual(v.calls, [
+        'listConnectors',
+        'describeConnector',
+        ...reads,
+        'listConnectors',
+        'describeConnector',
+      ]);
+    });
+  }
+
+  void it('describes a listed service again when only its UpdatedAt changed', async () => {
+    let service: ServiceObservation = { ...awsService(), updatedAt: new Date(NOW.getTime() - 60_000) };
+    const v = view({
+      listServiceSummaries: () => Promise.resolve([summary(service)]),
+      describeService: () => Promise.resolve(service),
+    });
+    await v.view.services(REGION, call);
+    service = { ...service, network: ATTACHED, updatedAt: new Date(NOW.getTime()) };
+    v.clock.now += DEFAULT_VIEW_MAX_AGE_MS;
+    assert.deepEqual((await v.view.services(REGION, call))[0]?.network, ATTACHED);
+    assert.deepEqual(v.calls, [
+      'listServiceSummaries',
+      'describeService',
+      'listServiceSummaries',
+      'describeService',
+    ]);
+  });
+
+  void it('describes four services at once while a listing catches up', async () => {
+    const services = ['a', 'b', 'c', 'd', 'e', 'f'].map((name) => awsService({ name }));
+    let describing = 0;
+    let most = 0;
+    const v = view({
+      listServiceSummaries: () => Promise.resolve(services.map(summary)),
+      describeService: async (arn) => {
+        most = Math.max(most, ++describing);
+        await new Promise((resolve) => setImmediate(resolve));
+        describing--;
+        return services.find((s) => s.arn === arn);
+      },
+    });
+    assert.deepEqual(await v.view.services(REGION, call), services);
+    assert.equal(most, 4);
+  });
+
+  void it('leaves out a listed service that is gone by the time it is described', async () => {
+    const v = view({
+      listServiceSummaries: () => Promise.resolve([summary(awsService())]),
+      describeService: () => Promise.resolve(undefined),
+    });
+    assert.deepEqual(await v.view.services(REGION, call), []);
+  });
+
+  void it('describes a service again once its region listed without it, not when another region did', async () => {
+    const listings: Record<string, ServiceObservation[]> = { [REGION]: [awsService()] };
+    const v = view({
+      listServiceSummaries: (region) => Promise.resolve((listings[region] ?? []).map(summary)),
+      describeService: () => Promise.resolve(awsService()),
+    });
+    await v.view.services(REGION, call);
+    await v.view.services('eu-west-1', call);
+    v.clock.now += DEFAULT_VIEW_MAX_AGE_MS;
+    await v.view.services(REGION, call);
+    assert.deepEqual(
+      v.calls.splice(0),
+      ['listServiceSummaries', 'describeService', 'listServiceSummaries', 'listServiceSummaries'],
+      'another region’s listing says nothing of this one',
+    );
+    listings[REGION] = [];
+    v.clock.now += DEFAULT_VIEW_MAX_AGE_MS;
+    await v.view.services(REGION, call);
+    listings[REGION] = [awsService()];
+    v.clock.now += DEFAULT_VIEW_MAX_AGE_MS;
+    assert.equal((await v.view.services(REGION, call)).length, 1);
+    assert.deepEqual(
+      v.calls,
+      ['listServiceSummaries', 'listServiceSummaries', 'describeService'],
+      'its description was forgotten when it left the listing',
+    );
+  });
+
+  void it('describes a service too new to be listed once for the passes that ask together, and then knows it', async () => {
+    const v = view({
+      listServiceSummaries: () => Promise.resolve([]),
+      describeService: () => Promise.resolve(awsService()),
+    });
+    assert.deepEqual(
+      await Promise.all([
+        v.view.service(SERVICE_ARN, REGION, call),
+        v.view.service(SERVICE_ARN, REGION, call),
+      ]),
+      [awsService(), awsService()],
+    );
+    assert.deepEqual(await v.view.service(SERVICE_ARN, REGION, call), awsService());
+    assert.deepEqual(await v.view.services(REGION, call), [awsService()]);
+    assert.deepEqual(v.calls, ['listServiceSummaries', 'describeService']);
+  });
+
+  void it('answers a pass about a service in motion from the listing while its description is moments old', async () => {
+    const busy = awsService({ status: 'OPERATION_IN_PROGRESS' });
+    const v = view(awsHolding({ services: [busy] }));
+    await v.view.services(REGION, call);
+    v.clock.now += DEFAULT_VIEW_FRESH_MAX_AGE_MS - 1;
+    assert.deepEqual(await v.view.service(SERVICE_ARN, REGION, call), busy);
+    assert.deepEqual(v.calls, ['listServiceSummaries', 'describeService']);
+  });
+
+  void it('forgets the description and tags of a service AWS no longer knows', async () => {
+    const busy = awsService({ status: 'OPERATION_IN_PROGRESS' });
+    let described: ServiceObservation | undefined = busy;
+    const v = view({
+      listServiceSummaries: () => Promise.resolve([summary(busy)]),
+      describeService: () => Promise.resolve(described),
+      listTags: () => Promise.resolve(SVCNET_TAGS),
+    });
+    await v.view.services(REGION, call);
+    await v.view.tags(SERVICE_ARN, call);
+    described = undefined;
+    v.clock.now += DEFAULT_VIEW_FRESH_MAX_AGE_MS;
+    assert.equal(await v.view.service(SERVICE_ARN, REGION, call), undefined);
+    v.calls.splice(0);
+    // A listing that shows it still (or again) has it described anew, and its tags read anew.
+    described = busy;
+    v.clock.now += DEFAULT_VIEW_MAX_AGE_MS;
+    await v.view.services(REGION, call);
+    await v.view.tags(SERVICE_ARN, call);
+    assert.deepEqual(v.calls, ['listServiceSummaries', 'describeService', 'listTags']);
+  });
+
+  void it('believes a service gone once a description found it so, even in a listing that failed', async () => {
+    const legacy = awsService({ name: 'legacy' });
+    let summaries = [summary(awsService()), summary(legacy)];
+    let gone = false;
+    const v = view({
+      listServiceSummaries: () => Promise.resolve(summaries),
+      describeService: (arn) => {
+        if (!gone) return Promise.resolve(arn === SERVICE_ARN ? awsService() : legacy);
+        return arn === SERVICE_ARN ? Promise.resolve(undefined) : Promise.reject(new Error('throttled'));
+      },
+      updateServiceNetwork: () =>
+        Promise.resolve({
+          service: awsService({ status: 'OPERATION_IN_PROGRESS', network: ATTACHED }),
+          operationId: 'op-1',
+        }),
+    });
+    await v.view.services(REGION, call);
+    v.clock.now += DEFAULT_VIEW_FRESH_MAX_AGE_MS - 1;
+    await v.view.updateServiceNetwork(SERVICE_ARN, REGION, desired(CONNECTOR_ARN), call);
+    // Both services changed since: the service the operator moved is gone, the other cannot be described.
+    v.clock.now += 1;
+    gone = true;
+    const later = new Date(v.clock.now);
+    summaries = [
+      { ...summary(awsService()), updatedAt: later },
+      { ...summary(legacy), updatedAt: later },
+    ];
+    await assert.rejects(v.view.services(REGION, call, 'fresh'), /throttled/);
+    assert.equal(
+      await v.view.service(SERVICE_ARN, REGION, call),
+      undefined,
+      'its own UpdateService moments ago does not make it current',
+    );
+  });
+
+  void it('carries the connector a service left through the operation the operator started, and drops it once it ended', async () => {
+    const moving = awsService({ status: 'OPERATION_IN_PROGRESS' });
+    let described = awsService({ network: ATTACHED });
+    const v = view({
+      listServiceSummaries: () => Promise.resolve([summary(described)]),
+      describeService: () => Promise.resolve(described),
+      updateServiceNetwork: () => Promise.resolve({ service: moving, operationId: 'op-1' }),
+    });
+    await v.view.services(REGION, call);
+    await v.view.updateServiceNetwork(SERVICE_ARN, REGION, desired(), call);
+    described = moving;
+    v.clock.now += DEFAULT_VIEW_FRESH_MAX_AGE_MS;
+    assert.deepEqual(await v.view.service(SERVICE_ARN, REGION, call), {
+      ...moving,
+      movingFrom: { connectorArn: CONNECTOR_ARN },
+    });
+    described = awsService();
+    v.clock.now += DEFAULT_VIEW_FRESH_MAX_AGE_MS;
+    assert.deepEqual(await v.view.service(SERVICE_ARN, REGION, call), awsService());
+    assert.deepEqual(v.calls, [
+      'listServiceSummaries',
+      'describeService',
+      'updateServiceNetwork',
+      'describeService',
+      'describeService',
+    ]);
+  });
+
+  void it('answers from its own UpdateService for a while, a service without a connector moving from none', async () => {
+    const v = view({
+      ...awsHolding({ services: [awsService()] }),
+      updateServiceNetwork: () =>
+        Promise.resolve({
+          service: awsService({ status: 'OPERATION_IN_PROGRESS', network: ATTACHED }),
+          operationId: 'op-1',
+        }),
+    });
+    await v.view.services(REGION, call);
+    v.clock.now += DEFAULT_VIEW_MAX_AGE_MS / 2;
+    const { service } = await v.view.updateServiceNetwork(SERVICE_ARN, REGION, desired(CONNECTOR_ARN), call);
+    assert.deepEqual(service.movingFrom, {});
+    v.clock.now += DEFAULT_VIEW_FRESH_MAX_AGE_MS - 1;
+    assert.deepEqual(await v.view.service(SERVICE_ARN, REGION, call), service);
+    assert.deepEqual(v.calls, ['listServiceSummaries', 'describeService', 'updateServiceNetwork']);
+  });
+
+  void it('lists and describes afresh after an UpdateService whose answer did not come', async () => {
+    const v = view({
+      ...awsHolding({ services: [awsService()] }),
+      updateServiceNetwork: () => Promise.reject(new Error('socket hang up')),
+    });
+    await v.view.services(REGION, call);
+    await assert.rejects(
+      v.view.updateServiceNetwork(SERVICE_ARN, REGION, desired(CONNECTOR_ARN), call),
+      /socket hang up/,
+    );
+    await v.view.services(REGION, call);
+    assert.deepEqual(v.calls, [
+      'listServiceSummaries',
+      'describeService',
+      'updateServiceNetwork',
+      'listServiceSummaries',
+      'describeService',
+    ]);
+  });
+
+  void it('reads for a pass without a signal', async () => {
+    const v = view(awsHolding({ services: [awsService()] }));
+    assert.deepEqual(await v.view.services(REGION, {}), [awsService()]);
+  });
+
+  void it('stops a pass whose signal is already aborted, with its reason, else with an AbortError', async () => {
+    const v = view(awsHolding({ services: [awsService()] }));
+    await assert.rejects(
+      v.view.services(REGION, { signal: AbortSignal.abort(new Error('reconcile timed out')) }),
+      /reconcile timed out/,
+    );
+    const aborted = new AbortController();
+    aborted.abort('not an Error');
+    await assert.rejects(v.view.services(REGION, { signal: aborted.signal }), { name: 'AbortError' });
+  });
+
+  void it('leaves no listener on a pass’s signal once the read it waited for answered or failed', async () => {
+    const { signal } = new AbortController();
+    const v = view({
+      ...awsHolding({ services: [awsService()] }),
+      listConnectors: () => Promise.reject(new Error('throttled')),
+    });
+    await v.view.services(REGION, { signal });
+    await assert.rejects(v.view.connectors(REGION, { signal }), /throttled/);
+    assert.equal(getEventListeners(signal, 'abort').length, 0);
+  });
+
+  void it('reads the role again once the period is over', async () => {
+    const v = view({ getRole: () => Promise.resolve({ exists: true }) });
+    await v.view.role(call);
+    v.clock.now += DEFAULT_VIEW_MAX_AGE_MS - 1;
+    await v.view.role(call);
+    v.clock.now += 1;
+    await v.view.role(call);
+    assert.deepEqual(v.calls, ['getRole', 'getRole']);
+  });
+
+  void it('knows the role it ensured, and reads it again after an ensure that failed', async () => {
+    let ensure = () => Promise.resolve({ exists: true });
+    const v = view({ ensureRole: () => ensure(), getRole: () => Promise.resolve({ exists: false }) });
+    await v.view.ensureRole(call);
+    assert.deepEqual(await v.view.role(call), { exists: true });
+    ensure = () => Promise.reject(new Error('throttled'));
+    await assert.rejects(v.view.ensureRole(call), /throttled/);
+    assert.deepEqual(await v.view.role(call), { exists: false });
+    assert.deepEqual(v.calls, ['ensureRole', 'ensureRole', 'getRole']);
+  });
+
+  // Task task-1 is running when a pass reads a deletion task's status; then passes ask for the role, and for
+  // its deletion.
+  for (const { taskId, status, role, next, calls, reason } of [
+    {
+      taskId: 'task-1',
+      status: 'IN_PROGRESS',
+      role: { exists: true },
+      next: 'task-1',
+      calls: ['getDeletionStatus', 'getRole'],
+      reason: 'a running task is answered again',
+    },
+    {
+      taskId: 'task-1',
+      status: 'FAILED',
+      role: { exists: true },
+      next: 'task-2',
+      calls: ['getDeletionStatus', 'getRole', 'deleteRole'],
+      reason: 'a failed task leaves the role to be read, and a new deletion to ask for',
+    },
+    {
+      taskId: 'task-1',
+      status: 'SUCCEEDED',
+      role: { exists: false },
+      next: 'task-2',
+      calls: ['getDeletionStatus', 'deleteRole'],
+      reason: 'a task that succeeded leaves the role gone without a read that could lag',
+    },
+    {
+      taskId: 'task-0',
+      status: 'SUCCEEDED',
+      role: { exists: false },
+      next: 'task-1',
+      calls: ['getDeletionStatus'],
+      reason: 'an older task ending leaves the running one to be answered',
+    },
+  ] as const) {
+    void it(`follows a role deletion task ${taskId} ${status}: ${reason}`, async () => {
+      let deletions = 0;
+      const v = view({
+        getRole: () => Promise.resolve({ exists: true }),
+        deleteRole: () => Promise.resolve({ taskId: `task-${++deletions}` }),
+        getDeletionStatus: (id) => Promise.resolve({ taskId: id, status, usage: [] }),
+      });
+      await v.view.deleteRole(call);
+      v.calls.splice(0);
+      await v.view.roleDeletionStatus(taskId, call);
+      assert.deepEqual(
+        { role: await v.view.role(call), next: await v.view.deleteRole(call), calls: v.calls },
+        { role, next: { taskId: next }, calls },
+      );
+    });
+  }
 });
