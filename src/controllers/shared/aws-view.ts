@@ -228,7 +228,7 @@ export class AwsView {
   // -------------------------------------------------------------------------------------------------------
   // Connectors
 
-  /** Every ACTIVE connector of the region, without tags. */
+  /** The region's connectors as listed (ACTIVE), with the operator's own deletes laid over as INACTIVE; no tags. */
   async connectors(
     region: string,
     call: Call,
