@@ -497,6 +497,15 @@ const cases: Case[] = [
     requeueAfterMs: Requeue.operation,
   },
   {
+    name: 'stops tracking an operation that is no longer listed once the service is not busy',
+    given: observation({ service: service({ status: 'RUNNING' }), ...tracking(undefined) }),
+    state: 'ready',
+    action: 'reportReady',
+    params: {},
+    kstatus: 'Ready',
+    reason: 'Attached',
+  },
+  {
     name: 'reports a FAILED operation as Stalled OperationFailed, retried after 30 minutes',
     given: observation({ service: service({ network: DEFAULT_PUBLIC }), ...tracking('FAILED') }),
     state: 'operationFailed',

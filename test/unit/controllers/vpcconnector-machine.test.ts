@@ -759,6 +759,7 @@ const cases: Case[] = [
     state: 'droppingRevertedRotation',
     action: 'dropRotationIntent',
     params: { name: 'team-a-web-g3' },
+    message: /^The spec matches connector team-a-web again: dropped the rotation to team-a-web-g3\.$/,
   },
   {
     name: 'keeps a reverted rotation intent while a replacement created moments ago may not be listed yet',
@@ -772,6 +773,10 @@ const cases: Case[] = [
     state: 'settlingRevertedRotation',
     action: 'waitForCreateToSettle',
     params: { name: 'team-a-web-g3' },
+    // Looks again when the read-lag window of the intent ends, not every refusal lookup.
+    requeueAfterMs: READ_LAG_WINDOW_MS - 5_000,
+    message:
+      /^The spec matches connector team-a-web again: making sure replacement team-a-web-g3 was not created before dropping the rotation\.$/,
   },
   {
     name: 'creates the connector with ownership tags once the intent is recorded and the name is free',
