@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { profiles } from '../test/chaos/profiles.ts';
 import { renderReport } from '../test/chaos/report.ts';
 import { runChaos } from '../test/chaos/runner.ts';
+import { revision } from '../test/harness/revision.ts';
 
 const MACHINE = process.env.APPRUNNER_NET_MACHINE ?? 'polyglot, 2 cores, 24 GiB';
 
@@ -29,6 +30,8 @@ if (!Number.isInteger(seed) || seed < 0) {
   process.exit(2);
 }
 const profile = profiles[name];
+// Read before the run: the report describes the code that ran.
+const code = revision();
 console.log(`chaos: ${profile.name} profile, seed ${seed}`);
 const report = await runChaos({
   profile,
@@ -37,7 +40,7 @@ const report = await runChaos({
     console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
   },
 });
-const text = renderReport(report, MACHINE);
+const text = renderReport(report, `${MACHINE} (operator code ${code})`);
 console.log(`\n${text}`);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const target = values.report ?? (profile.name === 'long' ? join(root, 'docs', 'chaos.md') : undefined);

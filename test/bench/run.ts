@@ -2,7 +2,7 @@
 // as its own process, the operator as its own process), then the scenarios in order on the same objects:
 // burst converge, restart (SIGKILL and a new process), steady state, edit latency, teardown. Returns
 // figures; report.ts turns them into tables. Nothing here asserts a time.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import {
   type LogLine,
   type OperatorProcess,
 } from '../integration/operator/fixtures.ts';
+import { revision } from '../harness/revision.ts';
 import { delta, scrape, sumBy, type Scrape } from './metrics.ts';
 import { Observer, type BenchKind, type WriteCounts, type WriteSample } from './observer.ts';
 import {
@@ -199,18 +200,6 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   };
   for (const n of options.sizes) result.sizes.push(await runSize(n, options));
   return result;
-}
-
-function revision(): string {
-  const git = (...args: string[]): string | undefined => {
-    const out = spawnSync('git', args, { cwd: root, encoding: 'utf8' });
-    return out.status === 0 ? out.stdout.trim() : undefined;
-  };
-  const commit = git('rev-parse', '--short', 'HEAD');
-  if (commit === undefined) return 'unknown';
-  return git('status', '--porcelain', '--', 'src') === ''
-    ? commit
-    : `${commit} with uncommitted changes in src/`;
 }
 
 // ---- the simulator process ----
