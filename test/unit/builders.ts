@@ -352,3 +352,7 @@ export const reconcileContext = (): ReconcileContext => ({
   signal: new AbortController().signal,
   log: discardLogger,
 });
+
+/** The status a pass's merge patch leaves on an object that had none: the keys it set, without its nulls. */
+export const statusAsWritten = <S extends object>(patch: S | undefined): S =>
+  Object.fromEntries(Object.entries(patch ?? {}).filter(([, value]) => value !== null)) as S;

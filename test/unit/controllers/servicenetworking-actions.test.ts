@@ -43,6 +43,7 @@ import {
   serviceNetworkingSettings,
   svcnet,
   type GatewayVerbs,
+  statusAsWritten,
 } from '../builders.ts';
 
 /** Each case is one pass against in-memory fakes: milliseconds, bounded generously for a busy machine. */
@@ -552,9 +553,7 @@ void describe('the ServiceNetworking reconciler, action by action', () => {
           return { object, world: { service: awsService(), tags: c.tags }, writes: c.writes };
         };
         const first = await run(setup());
-        const written = Object.fromEntries(
-          Object.entries(first.status ?? {}).filter(([, value]) => value !== null),
-        ) as ServiceNetworkingStatus;
+        const written = statusAsWritten<ServiceNetworkingStatus>(first.status);
         const second = await run(setup(written));
         assert.ok(second.calls.includes(c.call));
         assert.equal(second.status, undefined, 'nothing to write');

@@ -43,6 +43,7 @@ import {
   vpcConnectorSettings,
   vpcc,
   type GatewayVerbs,
+  statusAsWritten,
 } from '../builders.ts';
 
 const at = NOW.toISOString();
@@ -1063,9 +1064,7 @@ void describe('the VpcConnector reconciler, action by action', () => {
       };
       const first = await run(setup());
       assert.equal(first.result?.requeueAfterMs, undefined, 'the status write starts the next pass');
-      const written = Object.fromEntries(
-        Object.entries(first.status ?? {}).filter(([, value]) => value !== null),
-      ) as VpcConnectorStatus;
+      const written = statusAsWritten<VpcConnectorStatus>(first.status);
       const second = await run(setup(written));
       assert.ok(second.calls.includes('tagResource'));
       assert.equal(second.status, undefined, 'nothing to write');
@@ -1090,9 +1089,7 @@ void describe('the VpcConnector reconciler, action by action', () => {
         };
       };
       const first = await run(setup());
-      const written = Object.fromEntries(
-        Object.entries(first.status ?? {}).filter(([, value]) => value !== null),
-      ) as VpcConnectorStatus;
+      const written = statusAsWritten<VpcConnectorStatus>(first.status);
       const second = await run(setup(written));
       assert.ok(second.calls.includes('ensureRole'));
       assert.equal(second.status, undefined, 'nothing to write');
