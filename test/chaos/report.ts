@@ -49,7 +49,8 @@ export function renderReport(r: ChaosReport, machine: string): string {
   lines.push(
     `Run ${r.startedAt} on ${machine}; seed ${r.seed}; ${seconds(r.durationMs)}. ` +
       `Reproduce with \`npm run chaos -- --profile ${r.profile} --seed ${r.seed}\` (the schedule is the seed's; ` +
-      'process timing on a loaded machine is not).',
+      'process timing on a loaded machine is not). How strong the unit tests under these runs are: ' +
+      '[mutation testing](mutation.md).',
     '',
   );
   lines.push('| Figure | Value |', '| --- | --- |');
