@@ -31,6 +31,7 @@ import type {
   ServiceSummary,
   Tags,
 } from '../../aws/gateway.ts';
+import { ConnectorInUseError } from '../../aws/errors.ts';
 import { mapBounded } from '../../aws/sdk-gateway.ts';
 
 type Call = Pick<CallOptions, 'signal'>;
@@ -50,6 +51,8 @@ export interface AwsViewOptions {
 
 export const DEFAULT_VIEW_MAX_AGE_MS = 30_000;
 export const DEFAULT_VIEW_FRESH_MAX_AGE_MS = 5_000;
+/** How long a connector the operator just attached a service to is not deleted: a listing taken since shows the service on it. */
+export const ATTACH_GRACE_MS = 30_000;
 
 /** A resource the operator changed itself, laid over snapshots that started before the change. */
 interface Own<T> {
@@ -188,6 +191,8 @@ export class AwsView {
   readonly #now: () => number;
   readonly #connectors: RegionalSnapshot<ConnectorObservation>;
   readonly #services: RegionalSnapshot<ServiceObservation>;
+  /** When the operator last sent an UpdateService attaching a service to each connector (see deleteConnector). */
+  readonly #attachedAt = new Map<string, number>();
   /** Connectors seen INACTIVE: deletion is final, so they are never read again. */
   readonly #inactive = new Map<string, ConnectorObservation>();
   /** The last description of each service, reused while its summary says nothing changed. */
@@ -297,8 +302,23 @@ export class AwsView {
     return { ...created, tags: { ...input.tags } };
   }
 
-  /** DeleteVpcConnector; the view then knows the connector INACTIVE. */
+  /**
+   * DeleteVpcConnector; the view then knows the connector INACTIVE. Refused here, as AWS refuses a connector
+   * in use, for ATTACH_GRACE_MS after the operator's own UpdateService attached a service to it: a pass
+   * that read the view before that attach would otherwise delete the connector under it (invariant 1).
+   */
   async deleteConnector(arn: string, call: Call): Promise<ConnectorObservation | undefined> {
+    const attachedAt = this.#attachedAt.get(arn);
+    if (attachedAt !== undefined && this.#now() - attachedAt < ATTACH_GRACE_MS) {
+      const message = `The operator attached a service to connector ${arn} moments ago; not deleting it.`;
+      const facts = {
+        service: 'apprunner',
+        operation: 'DeleteVpcConnector',
+        code: 'InUseLocally',
+        message,
+      } as const;
+      throw new ConnectorInUseError(facts, { cause: undefined });
+    }
     const region = regionOfArn(arn);
     let deleted: ConnectorObservation | undefined;
     try {
@@ -435,6 +455,7 @@ export class AwsView {
     network: DesiredNetwork,
     call: Call,
   ): Promise<{ service: ServiceObservation; operationId: string }> {
+    if (network.vpcConnectorArn !== undefined) this.#attachedAt.set(network.vpcConnectorArn, this.#now());
     try {
       const result = await this.#gateway.appRunner.updateServiceNetwork(arn, network, call);
       const service = this.#inMotion(result.service, true);

@@ -11,7 +11,9 @@ import type {
   ServiceObservation,
   ServiceSummary,
 } from '../../../src/aws/gateway.ts';
+import { ConnectorInUseError } from '../../../src/aws/errors.ts';
 import {
+  ATTACH_GRACE_MS,
   AwsView,
   DEFAULT_VIEW_FRESH_MAX_AGE_MS,
   DEFAULT_VIEW_MAX_AGE_MS,
@@ -880,4 +882,20 @@ void describe('AwsView', () => {
       );
     });
   }
+  void it('refuses to delete a connector it attached a service to moments ago, without calling AWS (invariant 1)', async () => {
+    // Found by the chaos suite: a rotation's pass read the view before a ServiceNetworking attached a service
+    // to the old connector, then deleted it under that service.
+    const v = view({
+      ...awsHolding({ services: [awsService()] }),
+      updateServiceNetwork: () => Promise.resolve({ service: awsService(), operationId: 'op-1' }),
+      deleteConnector: () => Promise.resolve(awsConnector({ status: 'INACTIVE' })),
+    });
+    const attach = { egressType: 'VPC', vpcConnectorArn: CONNECTOR_ARN, isPubliclyAccessible: true } as const;
+    await v.view.updateServiceNetwork(SERVICE_ARN, REGION, { ...attach, ipAddressType: 'IPV4' }, call);
+    await assert.rejects(v.view.deleteConnector(CONNECTOR_ARN, call), ConnectorInUseError);
+    assert.ok(!v.calls.includes('deleteConnector'));
+    v.clock.now += ATTACH_GRACE_MS;
+    await v.view.deleteConnector(CONNECTOR_ARN, call);
+    assert.ok(v.calls.includes('deleteConnector'), 'a listing since then shows whether it is still used');
+  });
 });
