@@ -203,6 +203,15 @@ const deletingObject = (status: VpcConnectorStatus = {}, spec: Partial<VpcConnec
 const rotated = (overrides: Partial<ConnectorObservation> = {}): ConnectorObservation =>
   awsConnector({ arn: ROTATED_CONNECTOR_ARN, name: 'team-a-web-g3', ...overrides });
 
+/** Two passes over one world: the object as built, then the same object holding the status the first wrote. */
+async function twoPasses(build: () => VpcConnector, rest: Omit<Setup, 'object'>) {
+  const first = await run({ ...rest, object: build() });
+  const object = build();
+  object.status = statusAsWritten<VpcConnectorStatus>(first.status);
+  object.metadata.resourceVersion = '101';
+  return { first, second: await run({ ...rest, object }) };
+}
+
 void describe('the VpcConnector reconciler, action by action', () => {
   void it(
     'releases a Manage object once every connector is deleted, with an Event naming why',
@@ -1050,22 +1059,11 @@ void describe('the VpcConnector reconciler, action by action', () => {
     'looks again within a second when a tag sync changes nothing in status (AWS still shows old tags)',
     PASS,
     async () => {
-      const setup = (status?: VpcConnectorStatus): Setup => {
-        const object = recorded({}, { tags: { team: 'payments' } });
-        if (status !== undefined) {
-          object.status = status;
-          object.metadata.resourceVersion = '101';
-        }
-        return {
-          object,
-          world: { connectors: [awsConnector()] },
-          writes: { tagResource: () => Promise.resolve() },
-        };
-      };
-      const first = await run(setup());
+      const { first, second } = await twoPasses(() => recorded({}, { tags: { team: 'payments' } }), {
+        world: { connectors: [awsConnector()] },
+        writes: { tagResource: () => Promise.resolve() },
+      });
       assert.equal(first.result?.requeueAfterMs, undefined, 'the status write starts the next pass');
-      const written = statusAsWritten<VpcConnectorStatus>(first.status);
-      const second = await run(setup(written));
       assert.ok(second.calls.includes('tagResource'));
       assert.equal(second.status, undefined, 'nothing to write');
       assert.equal(second.result?.requeueAfterMs, 1_000);
@@ -1076,21 +1074,10 @@ void describe('the VpcConnector reconciler, action by action', () => {
     'looks again within a second when creating the role changes nothing in status (IAM still reads it absent)',
     PASS,
     async () => {
-      const setup = (status?: VpcConnectorStatus): Setup => {
-        const object = vpcc({ status: {} });
-        if (status !== undefined) {
-          object.status = status;
-          object.metadata.resourceVersion = '101';
-        }
-        return {
-          object,
-          world: { role: { exists: false } },
-          writes: { ensureRole: () => Promise.resolve({ exists: true }) },
-        };
-      };
-      const first = await run(setup());
-      const written = statusAsWritten<VpcConnectorStatus>(first.status);
-      const second = await run(setup(written));
+      const { second } = await twoPasses(() => vpcc({ status: {} }), {
+        world: { role: { exists: false } },
+        writes: { ensureRole: () => Promise.resolve({ exists: true }) },
+      });
       assert.ok(second.calls.includes('ensureRole'));
       assert.equal(second.status, undefined, 'nothing to write');
       assert.equal(second.result?.requeueAfterMs, 1_000);
