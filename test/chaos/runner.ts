@@ -821,7 +821,14 @@ export async function runChaos(options: RunOptions): Promise<ChaosReport> {
       keep = true;
       writeFileSync(join(work, 'calls.json'), JSON.stringify(calls));
       writeFileSync(join(work, 'state.json'), JSON.stringify(finalState));
-      log(`evidence kept in ${work} (calls.json, state.json, operator-*.log)`);
+      // The violations themselves, and what the checks that need more than the audit log read, so that a
+      // failure stays diagnosable when the test's own output is cut off.
+      writeFileSync(
+        join(work, 'violations.json'),
+        JSON.stringify({ violations, simViolations, instances, samples, remaining, overdue }),
+      );
+      for (const v of violations) log(`violation: ${v.invariant}: ${v.detail}`);
+      log(`evidence kept in ${work} (calls.json, state.json, violations.json, operator-*.log)`);
     }
     const operatorCalls = calls.filter((c) => isOperator(c.caller));
     const byOperation: Record<string, number> = {};
