@@ -166,6 +166,21 @@ function largestCosts(phase: PhaseFigures | undefined, n: number, count = 3): st
 
 type Timed = PhaseFigures & { bound: Bound; completed: boolean };
 
+/** How busy the machine and the operator were over a phase, as a share of what the phase's seconds allow. */
+function cpuText(phase: PhaseFigures): string | undefined {
+  const { cpu } = phase;
+  if (cpu === undefined || phase.seconds <= 0) return undefined;
+  const share = (seconds: number, cores: number): string => `${fixed((100 * seconds) / (phase.seconds * cores), 0)}%`;
+  const rest = cpu.machineBusySeconds - cpu.operatorSeconds - cpu.simulatorSeconds;
+  return (
+    `CPU over the phase: the machine ${fixed(cpu.machineBusySeconds)} s of ${fixed(phase.seconds * cpu.cores)} s ` +
+    `(${share(cpu.machineBusySeconds, cpu.cores)} of ${cpu.cores} cores); the operator ${fixed(cpu.operatorSeconds)} s ` +
+    `(${share(cpu.operatorSeconds, 1)} of one core, ${fixed((1000 * cpu.operatorSeconds) / Math.max(1, phase.awsCalls + phase.kubeWrites), 1)} ms ` +
+    `per AWS call or Kubernetes write), the simulator ${fixed(cpu.simulatorSeconds)} s, everything else ` +
+    `(kube-apiserver, etcd, the benchmark's watches) ${fixed(rest)} s.`
+  );
+}
+
 function summaryRow(label: string, phase: Timed | undefined, n: number): (string | number)[] {
   if (phase === undefined) return [label, 'not run', '-', '-', '-', '-', '-', '-'];
   return [
@@ -310,8 +325,11 @@ function sizeSection(s: SizeResult): string {
       mb(fp.steady.heapTotalBytes),
     ]);
   }
-  const phaseSection = (title: string, p: PhaseFigures | undefined, extra = ''): string[] =>
-    p === undefined ? [] : [title, '', awsTable(p, n), '', writesTable(p, n) + extra, ''];
+  const phaseSection = (title: string, p: PhaseFigures | undefined, extra = ''): string[] => {
+    if (p === undefined) return [];
+    const cpu = cpuText(p);
+    return [title, '', awsTable(p, n), '', writesTable(p, n) + extra, '', ...(cpu === undefined ? [] : [cpu, ''])];
+  };
   return [
     `## N = ${n.toLocaleString('en-US')}`,
     '',
@@ -369,12 +387,23 @@ function timeNote(
       `serve these reads from the shared per-region snapshots. ${costs}.`
     );
   }
+  const cpu = phase.cpu;
+  const saturated = cpu !== undefined && cpu.machineBusySeconds >= 0.85 * phase.seconds * cpu.cores;
+  const where =
+    cpu === undefined
+      ? 'the rest is spent outside AWS (the operator’s work queue and workers, requeue delays, ' +
+        `${fixed(phase.kubeWrites / n, 2)} Kubernetes writes per object on a shared API server). Fewer AWS calls ` +
+        'alone will not close it; look at requeue delays and concurrency first.'
+      : saturated
+        ? `the rest is CPU: the machine was busy ${fixed((100 * cpu.machineBusySeconds) / (phase.seconds * cpu.cores), 0)}% ` +
+          `of its ${cpu.cores} cores, the operator alone ${fixed(cpu.operatorSeconds)} CPU-seconds ` +
+          `(${fixed(phase.kubeWrites / n, 2)} Kubernetes writes per object on an API server sharing those cores). ` +
+          'Less work per pass (fewer passes, fewer status writes, less CPU per decision) closes it, not fewer AWS calls.'
+        : `the rest is waiting: the machine was busy only ${fixed((100 * cpu.machineBusySeconds) / (phase.seconds * cpu.cores), 0)}% ` +
+          `of its ${cpu.cores} cores, so requeue delays and the operator’s concurrency hold it, not CPU or AWS.`;
   return (
     `${label}: ${fixed(phase.seconds)} s, but its ${phase.awsCalls} AWS calls need only about ${fixed(callSeconds)} s ` +
-    'of the budget: the rest is spent outside AWS (the operator’s work queue and workers, requeue delays, ' +
-    `${fixed(phase.kubeWrites / n, 2)} Kubernetes writes per object on a shared API server). Fewer AWS calls ` +
-    'alone will not close it; look at requeue delays and concurrency first. ' +
-    `${costs}.`
+    `of the budget: ${where} ${costs}.`
   );
 }
 

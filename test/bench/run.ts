@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -133,8 +133,22 @@ export interface PhaseFigures {
   /** Work-queue retries (adds with a delay), by controller. */
   queueRetries: Record<string, number>;
   throttlesInStatus: number;
+  /** Where the machine's CPU went during the phase (absent in results from before it was measured). */
+  cpu?: CpuFigures;
   /** The first few status writes of the phase and what they changed. */
   writeSamples: WriteSample[];
+}
+
+/**
+ * CPU time over a phase, from /proc: the operator's and the simulator's processes, and the whole machine
+ * (every core; the rest is the kube-apiserver, etcd and the benchmark's own watches). A machine busy for
+ * nearly `cores` x the phase's seconds was the limit, not AWS's rate.
+ */
+export interface CpuFigures {
+  cores: number;
+  operatorSeconds: number;
+  simulatorSeconds: number;
+  machineBusySeconds: number;
 }
 
 export interface Footprint {
@@ -206,6 +220,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
 
 interface SimProcess {
   url: string;
+  pid: number | undefined;
   admin<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
   close(): Promise<void>;
 }
@@ -236,6 +251,7 @@ async function startSimulatorProcess(config: SimulatorConfig): Promise<SimProces
   };
   return {
     url,
+    pid: child.pid,
     admin,
     async close() {
       if (child.exitCode === null) {
@@ -339,6 +355,56 @@ async function waitStarted(operator: Operator): Promise<void> {
     'both controllers started',
     60_000,
   );
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on every Linux architecture Node runs on). */
+const USER_HZ = 100;
+
+/** A process's user + system CPU seconds so far; 0 once it is gone. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return 0;
+  }
+}
+
+/** The machine's busy CPU seconds so far, summed over cores (everything but idle and iowait). */
+function machineBusySeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return (ticks.reduce((sum, t) => sum + t, 0) - idle) / USER_HZ;
+}
+
+interface CpuMark {
+  operatorPid: number | undefined;
+  operator: number;
+  simulator: number;
+  machine: number;
+}
+
+function cpuMark(operatorPid: number | undefined, simulatorPid: number | undefined): CpuMark {
+  return {
+    operatorPid,
+    operator: processCpuSeconds(operatorPid),
+    simulator: processCpuSeconds(simulatorPid),
+    machine: machineBusySeconds(),
+  };
+}
+
+/** CPU between two marks; an operator replaced in between (restart) counts from its start. */
+function cpuBetween(start: CpuMark, end: CpuMark): CpuFigures {
+  return {
+    cores: cpus().length,
+    operatorSeconds: end.operator - (start.operatorPid === end.operatorPid ? start.operator : 0),
+    simulatorSeconds: end.simulator - start.simulator,
+    machineBusySeconds: end.machine - start.machine,
+  };
 }
 
 function rssBytes(pid: number): number {
@@ -541,15 +607,18 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
 
     // A phase's figures: AWS calls from the audit log, writes from the watch, retries from the metrics.
     let baseline: Counters = zeroCounters;
+    let cpuStart = cpuMark(undefined, sim.pid);
     const beginPhase = async (): Promise<number> => {
       await calls.take();
       observer.takeWrites();
       observer.takeSamples();
       observer.throttlesInStatus = 0;
       baseline = operator === undefined ? zeroCounters : counters(await scrape(operator.metricsUrl));
+      cpuStart = cpuMark(operator?.process.pid, sim.pid);
       return performance.now();
     };
     const endPhase = async (startedAt: number, endedAt = performance.now()): Promise<PhaseFigures> => {
+      const cpu = cpuBetween(cpuStart, cpuMark(operator?.process.pid, sim.pid));
       const aws = await calls.take();
       const writes = observer.takeWrites();
       const now = operator === undefined ? zeroCounters : counters(await scrape(operator.metricsUrl));
@@ -569,6 +638,7 @@ async function runSize(requested: number, options: BenchOptions): Promise<SizeRe
         sdkRetries,
         queueRetries: delta(now.queueRetries, baseline.queueRetries),
         throttlesInStatus: observer.throttlesInStatus,
+        cpu,
         writeSamples: observer.takeSamples(),
       };
     };
