@@ -14,7 +14,10 @@ import { createLogger } from '../../../src/runtime/logging.ts';
 import { FakeClock } from './fake-clock.ts';
 import { contentTypeSetBy } from './request-options.ts';
 
-/** Stores Events by name like the API server; `failNext` makes the next call fail with that status. */
+/**
+ * Stores Events by name like the API server (a second create of one name fails with 409); `failNext` makes
+ * the next call fail with that status.
+ */
 class FakeEventApi implements EventClient {
   readonly events = new Map<string, { body: EventBody; series?: EventSeriesPatch['series'] }>();
   calls: string[] = [];
@@ -27,6 +30,7 @@ class FakeEventApi implements EventClient {
     this.calls.push(`create ${namespace}/${body.metadata.name}`);
     await this.gate;
     this.#maybeFail();
+    if (this.events.has(body.metadata.name)) throw new ApiException(409, 'already exists', {}, {});
     this.events.set(body.metadata.name, { body: JSON.parse(JSON.stringify(body)) as EventBody });
     return body;
   }
@@ -72,14 +76,25 @@ function event(overrides: Partial<EventInput> = {}): EventInput {
   };
 }
 
-function recorder(api: FakeEventApi, clock: FakeClock, lines: string[] = []): KubernetesEventRecorder {
+function recorder(
+  api: FakeEventApi,
+  clock: FakeClock,
+  lines: string[] = [],
+  options: { maxTracked?: number } = {},
+): KubernetesEventRecorder {
   return new KubernetesEventRecorder({
     client: api,
     reportingController: 'test.apprunnernet.dev/runtime',
     reportingInstance: 'pod-0',
     clock,
     log: createLogger({ write: (line) => lines.push(line) }),
+    ...options,
   });
+}
+
+/** The calls made, without the generated Event names. */
+function callsOf(api: FakeEventApi): string[] {
+  return api.calls.map((c) => c.replace(/ ?(team-a\/)?web\.[0-9a-f]+/, ''));
 }
 
 void describe('KubernetesEventRecorder', () => {
@@ -195,10 +210,7 @@ void describe('KubernetesEventRecorder', () => {
     api.gate = undefined;
     open();
     await r.flush();
-    assert.deepEqual(
-      api.calls.map((x) => x.replace(/web\.[0-9a-f]+ ?/, '')),
-      ['create team-a/', 'patch count=5'],
-    );
+    assert.deepEqual(callsOf(api), ['create', 'patch count=5']);
   });
 
   void it('never throws into the caller and logs a failed create, then creates afresh next time', async () => {
@@ -215,6 +227,7 @@ void describe('KubernetesEventRecorder', () => {
     r.record(event());
     await r.flush();
     assert.equal(api.events.size, 1);
+    assert.deepEqual(callsOf(api), ['create', 'create'], 'no patch of the Event that was never written');
   });
 
   void it('starts a new Event when the API server has expired the one the series patches', async () => {
@@ -237,5 +250,122 @@ void describe('KubernetesEventRecorder', () => {
     const [stored] = [...api.events.values()];
     assert.equal(stored?.body.metadata.namespace, 'default');
     assert.ok(Buffer.byteLength(stored.body.note) <= 1024);
+  });
+
+  void it('names Events like client-go (object name, then the time in nanoseconds in hex) with a random suffix, so two in one instant do not collide', async (t) => {
+    const randoms = [0.0001, 0.5];
+    t.mock.method(Math, 'random', () => randoms.shift() ?? 0);
+    const api = new FakeEventApi();
+    const clock = new FakeClock();
+    const r = recorder(api, clock);
+    r.record(event({ note: 'One.' }));
+    r.record(event({ note: 'Two.' }));
+    await r.flush();
+    const nanos = (BigInt(clock.now()) * 1_000_000n).toString(16);
+    assert.deepEqual([...api.events.keys()], [`web.${nanos}0006`, `web.${nanos}7fff`]);
+  });
+
+  void it("cuts reason and action to the API's 128 characters", async () => {
+    const api = new FakeEventApi();
+    const r = recorder(api, new FakeClock());
+    r.record(event({ reason: 'R'.repeat(200), action: 'A'.repeat(200) }));
+    await r.flush();
+    const [stored] = [...api.events.values()];
+    assert.equal(stored?.body.reason, 'R'.repeat(128));
+    assert.equal(stored.body.action, 'A'.repeat(128));
+  });
+
+  void it('writes the related object when one is given', async () => {
+    const api = new FakeEventApi();
+    const r = recorder(api, new FakeClock());
+    const related = { apiVersion: 'v1', kind: 'Secret', namespace: 'team-a', name: 'creds' };
+    r.record(event({ related }));
+    await r.flush();
+    const [stored] = [...api.events.values()];
+    assert.deepEqual(stored?.body.related, related);
+  });
+
+  const notes: { name: string; note: string; written: string }[] = [
+    {
+      name: 'keeps a note of exactly 1 kB whole',
+      note: 'x'.repeat(1024),
+      written: 'x'.repeat(1024),
+    },
+    {
+      name: 'cuts a longer note to 1 kB, ending in an ellipsis',
+      note: 'x'.repeat(2000),
+      written: `${'x'.repeat(1021)}...`,
+    },
+    {
+      name: 'cuts a note of two-byte characters between characters',
+      note: 'é'.repeat(2000),
+      written: `${'é'.repeat(510)}...`,
+    },
+  ];
+  for (const c of notes) {
+    void it(c.name, async () => {
+      const api = new FakeEventApi();
+      const r = recorder(api, new FakeClock());
+      r.record(event({ note: c.note }));
+      await r.flush();
+      const [stored] = [...api.events.values()];
+      assert.equal(stored?.body.note, c.written);
+    });
+  }
+
+  void it('logs a series patch that fails other than with 404, and starts a new Event at the next repeat', async () => {
+    const api = new FakeEventApi();
+    const lines: string[] = [];
+    const r = recorder(api, new FakeClock(), lines);
+    r.record(event());
+    await r.flush();
+    api.failNext = 500;
+    r.record(event());
+    await r.flush();
+    assert.deepEqual(callsOf(api), ['create', 'patch count=2'], 'no new Event while the API server errs');
+    assert.ok(lines.some((l) => l.includes('Could not update an event series')));
+    r.record(event());
+    await r.flush();
+    assert.deepEqual(callsOf(api), ['create', 'patch count=2', 'create']);
+  });
+
+  void it('tracks at most maxTracked series and forgets the oldest first', async () => {
+    const api = new FakeEventApi();
+    const r = recorder(api, new FakeClock(), [], { maxTracked: 2 });
+    for (const note of ['A.', 'B.', 'C.']) {
+      r.record(event({ note }));
+      await r.flush();
+    }
+    r.record(event({ note: 'B.' }));
+    await r.flush();
+    r.record(event({ note: 'A.' }));
+    await r.flush();
+    assert.deepEqual(callsOf(api), ['create', 'create', 'create', 'patch count=2', 'create']);
+  });
+
+  void it('forgets series past their window before it forgets a live one for the cap', async () => {
+    const api = new FakeEventApi();
+    const clock = new FakeClock();
+    const r = recorder(api, clock, [], { maxTracked: 2 });
+    const step = async (ms: number, note: string): Promise<void> => {
+      await clock.advance(ms);
+      r.record(event({ note }));
+      await r.flush();
+    };
+    await step(0, 'A.');
+    await step(1_000, 'B.');
+    await step(5 * 60_000 - 1_000, 'A.');
+    await step(60_000 + 2_000, 'C.'); // B was last seen 6 min 1 s ago; A 1 min 2 s ago
+    await step(1_000, 'A.');
+    assert.deepEqual(callsOf(api), ['create', 'create', 'patch count=2', 'create', 'patch count=3']);
+  });
+
+  void it('flushes writes that finish on a later turn of the event loop', async () => {
+    const api = new FakeEventApi();
+    const r = recorder(api, new FakeClock());
+    api.gate = new Promise((resolve) => setImmediate(resolve));
+    r.record(event());
+    await r.flush();
+    assert.equal(api.events.size, 1);
   });
 });
