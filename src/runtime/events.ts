@@ -271,5 +271,11 @@ function truncateUtf8(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text) <= maxBytes) return text;
   let end = Math.min(text.length, maxBytes);
   while (end > 0 && Buffer.byteLength(text.slice(0, end)) > maxBytes - 3) end--;
+  // A cut after the first half of a surrogate pair would leave a lone half, which is written as U+FFFD.
+  if (isHighSurrogate(text.charCodeAt(end - 1))) end--;
   return `${text.slice(0, end)}...`;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }

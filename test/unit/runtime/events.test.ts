@@ -301,6 +301,12 @@ void describe('KubernetesEventRecorder', () => {
       note: 'é'.repeat(2000),
       written: `${'é'.repeat(510)}...`,
     },
+    {
+      // A cut between the two halves of a surrogate pair would be written as U+FFFD.
+      name: 'cuts a note of emoji between characters, never inside one',
+      note: `xx${'😀'.repeat(300)}`,
+      written: `xx${'😀'.repeat(254)}...`,
+    },
   ];
   for (const c of notes) {
     void it(c.name, async () => {
