@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Controller, watch } from '../../../src/runtime/controller.ts';
+import { Controller, metadataKey, watch } from '../../../src/runtime/controller.ts';
 import type { ControllerOptions } from '../../../src/runtime/controller.ts';
 import {
   ConflictError,
@@ -12,6 +12,7 @@ import {
 import { createRuntimeMetrics } from '../../../src/runtime/metrics.ts';
 import type { RuntimeMetrics } from '../../../src/runtime/metrics.ts';
 import type {
+  InformerSource,
   ObjectKey,
   ReconcileContext,
   ReconcileFn,
@@ -432,17 +433,21 @@ void describe('Controller', { timeout: 10_000 }, () => {
     assert.equal(g.inFlight.get('ns/a')?.ctx.signal.aborted, false);
     await h.clock.advance(1);
     await h.running;
-    assert.equal(g.inFlight.get('ns/a')?.ctx.signal.aborted, true);
+    const signal = g.inFlight.get('ns/a')?.ctx.signal;
+    assert.equal(signal?.aborted, true);
+    assert.match(String(signal.reason), /Drain timeout expired/, 'the reconcile learns why it was aborted');
     assert.ok(lines.some((l) => l.level === 'error' && String(l.msg).includes('drain timeout')));
     g.release('ns/a');
   });
 
   void it('should abort a reconcile that exceeds the reconcile timeout and count it', async () => {
+    let reason: unknown;
     const h = start(
       [obj('ns', 'a')],
       (_key, ctx) =>
         new Promise((_resolve, reject) => {
           ctx.signal.addEventListener('abort', () => {
+            reason = ctx.signal.reason;
             reject(new TransientError('Aborted', { cause: ctx.signal.reason }));
           });
         }),
@@ -462,6 +467,7 @@ void describe('Controller', { timeout: 10_000 }, () => {
       }),
       1,
     );
+    assert.match(String(reason), /Reconcile timed out after 10000 ms/);
     await finish(h);
   });
 
@@ -489,5 +495,339 @@ void describe('Controller', { timeout: 10_000 }, () => {
     assert.equal(failed.reconcileID, created.reconcileID);
     assert.equal(failed.retryInMs, base);
     await finish(h);
+  });
+
+  void it('should clear the timeout of a reconcile that finishes in time, so it neither fires nor counts later', async () => {
+    let signal: AbortSignal | undefined;
+    const h = start(
+      [obj('ns', 'a')],
+      (_key, ctx) => {
+        signal = ctx.signal;
+        return Promise.resolve({});
+      },
+      { reconcileTimeoutMs: 10_000, resyncPeriodMs: 0 },
+    );
+    await flush();
+    assert.equal(h.clock.pending(), 0, 'no timer is left behind');
+    await h.clock.advance(10_000);
+    assert.equal(signal?.aborted, false, 'the finished reconcile is not aborted afterwards');
+    assert.equal(
+      await metricValue(h.metrics.registry, 'controller_runtime_reconcile_timeouts_total', {
+        controller: 'widget',
+      }),
+      0,
+    );
+    await finish(h);
+  });
+
+  void it('should record how long each reconcile took, in seconds of the controller clock', async () => {
+    const g = gated();
+    const h = start([obj('ns', 'a')], g.reconcile);
+    await flush();
+    await h.clock.advance(2_500);
+    g.release('ns/a');
+    await flush();
+    const labels = { controller: 'widget' };
+    assert.equal(
+      await metricValue(h.metrics.registry, 'controller_runtime_reconcile_time_seconds_sum', labels),
+      2.5,
+    );
+    assert.equal(
+      await metricValue(h.metrics.registry, 'controller_runtime_reconcile_time_seconds_count', labels),
+      1,
+    );
+    await finish(h);
+  });
+
+  void it('should forget the backoff of a key whose reconcile fails with a terminal error', async () => {
+    const outcomes: Error[] = [
+      new TransientError('one'),
+      new TransientError('two'),
+      new TerminalError('invalid'),
+    ];
+    const h = start([obj('ns', 'a')], () => Promise.reject(outcomes.shift() ?? new Error('unexpected pass')));
+    await flush();
+    await h.clock.advance(base);
+    assert.equal(h.controller.queue.numRequeues('ns/a'), 2, 'two failures so far');
+    await h.clock.advance(2 * base);
+    assert.equal(h.calls.length, 3);
+    assert.equal(
+      h.controller.queue.numRequeues('ns/a'),
+      0,
+      'the next change of the object starts again from the base delay',
+    );
+    await finish(h);
+  });
+
+  void it('should report the keys in flight, and no longer a key whose reconcile finished', async () => {
+    const g = gated();
+    const h = start([obj('ns', 'a'), obj('ns', 'b')], g.reconcile, { concurrency: 2 });
+    await flush();
+    assert.deepEqual(h.controller.inFlightKeys().sort(), ['ns/a', 'ns/b']);
+    g.release('ns/a');
+    await flush();
+    assert.deepEqual(h.controller.inFlightKeys(), ['ns/b']);
+    g.release('ns/b');
+    await flush();
+    assert.deepEqual(h.controller.inFlightKeys(), []);
+    await finish(h);
+  });
+
+  void it('should ignore an object whose key cannot be read, and keep delivering changes', async () => {
+    const h = start([], () => Promise.resolve({}), {
+      keyOf: (o) => (o.metadata.name === 'unnamed' ? undefined : metadataKey(o)),
+    });
+    await flush();
+    assert.doesNotThrow(() => {
+      h.source.emit(obj('ns', 'unnamed'), 'add');
+    });
+    h.source.emit(obj('ns', 'a'), 'add');
+    await flush();
+    assert.deepEqual(h.calls, ['ns/a']);
+    await finish(h);
+  });
+
+  void it('should log a secondary watch whose mapping throws, and not break the informer that delivers the change', async () => {
+    const primary = fakeSource<FakeObject>([]);
+    const secondary = fakeSource<FakeObject>([]);
+    const { log, lines } = captureLogger();
+    const calls: string[] = [];
+    const controller = new Controller<FakeObject>({
+      name: 'widget',
+      source: primary.source,
+      watches: [
+        watch(secondary.source, (o) => {
+          if (o.metadata.name === 'broken') throw new Error('mapping bug');
+          return [{ namespace: 'ns', name: o.metadata.name }];
+        }),
+      ],
+      reconcile: (key) => {
+        calls.push(keyToString(key));
+        return Promise.resolve({});
+      },
+      clock: new FakeClock(),
+      log,
+    });
+    const stop = new AbortController();
+    const running = controller.run(stop.signal);
+    assert.doesNotThrow(() => {
+      secondary.emit(obj('ns', 'broken'), 'update');
+    });
+    const failed = lines.find((l) => l.level === 'error');
+    assert.ok(failed, 'the mapping failure is logged');
+    assert.match(String(failed.error), /mapping bug/);
+    secondary.emit(obj('ns', 'fine'), 'update');
+    await flush();
+    assert.deepEqual(calls, ['ns/fine'], 'the watch still maps later changes');
+    stop.abort();
+    await running;
+  });
+
+  void describe('reports its informers as one', () => {
+    /** A source without the optional health probe. */
+    const bare: InformerSource<FakeObject> = {
+      start: () => Promise.resolve(),
+      stop: () => undefined,
+      hasSynced: () => true,
+      list: () => [],
+      get: () => undefined,
+      onChange: () => undefined,
+    };
+    function controllerOver(primary: InformerSource<FakeObject>, secondary: InformerSource<FakeObject>) {
+      return new Controller<FakeObject>({
+        name: 'widget',
+        source: primary,
+        watches: [watch(secondary, () => [])],
+        reconcile: () => Promise.resolve({}),
+        clock: new FakeClock(),
+      });
+    }
+
+    void it('should list the watched informers with its own, so the manager starts each', () => {
+      const primary = fakeSource<FakeObject>([]);
+      const secondary = fakeSource<FakeObject>([]);
+      const controller = controllerOver(primary.source, secondary.source);
+      assert.deepEqual(controller.sources(), [primary.source, secondary.source]);
+    });
+
+    void it('should have synced only once every informer, the watched ones included, has synced', () => {
+      const primary = fakeSource<FakeObject>([]);
+      const secondary = fakeSource<FakeObject>([]);
+      const controller = controllerOver(primary.source, secondary.source);
+      primary.synced = true;
+      assert.equal(controller.hasSynced(), false, 'the watched informer has not synced yet');
+      secondary.synced = true;
+      assert.equal(controller.hasSynced(), true);
+    });
+
+    const cases: { reason: string; primary?: string; secondary?: string; want: string | undefined }[] = [
+      { reason: 'no informer is wedged', want: undefined },
+      { reason: 'a wedged watched informer counts', secondary: 'watch B failed', want: 'watch B failed' },
+      {
+        reason: 'the first wedged informer is named',
+        primary: 'watch A failed',
+        secondary: 'watch B failed',
+        want: 'watch A failed',
+      },
+    ];
+    for (const c of cases) {
+      void it(`should report the health problem of its informers: ${c.reason}`, () => {
+        const primary = fakeSource<FakeObject>([]);
+        const secondary = fakeSource<FakeObject>([]);
+        primary.problem = c.primary;
+        secondary.problem = c.secondary;
+        assert.equal(controllerOver(primary.source, secondary.source).healthProblem(), c.want);
+      });
+    }
+
+    void it('should treat an informer without a health probe as healthy', () => {
+      const secondary = fakeSource<FakeObject>([]);
+      secondary.problem = 'watch B failed';
+      assert.equal(controllerOver(bare, secondary.source).healthProblem(), 'watch B failed');
+    });
+  });
+
+  void describe('leaves nothing running once stopped', () => {
+    void it('should shut its queue down when started with a signal that already fired', async () => {
+      const source = fakeSource<FakeObject>([obj('ns', 'a')]);
+      const controller = new Controller<FakeObject>({
+        name: 'widget',
+        source: source.source,
+        reconcile: () => Promise.resolve({}),
+        clock: new FakeClock(),
+      });
+      const stop = new AbortController();
+      stop.abort();
+      await controller.run(stop.signal);
+      assert.equal(controller.queue.isShuttingDown(), true);
+    });
+
+    void it('should cancel the resync and drain timers when it stops, so no timer keeps the process alive', async () => {
+      const h = start([obj('ns', 'a')], () => Promise.resolve({}), { resyncPeriodMs: 60_000 });
+      await flush();
+      assert.equal(h.clock.pending(), 1, 'the resync is scheduled');
+      await finish(h);
+      assert.equal(h.clock.pending(), 0);
+    });
+
+    void it('should schedule no resync when the period is 0', async () => {
+      const h = start([obj('ns', 'a')], () => Promise.resolve({}), { resyncPeriodMs: 0 });
+      await flush();
+      assert.equal(h.clock.pending(), 0);
+      await finish(h);
+    });
+
+    void it('should report a clean stop, not a drain timeout, when in-flight reconciles finish in time', async () => {
+      const g = gated();
+      const { log, lines } = captureLogger();
+      const h = start([obj('ns', 'a')], g.reconcile, { log });
+      await flush();
+      h.stop.abort();
+      await flush();
+      g.release('ns/a');
+      await h.running;
+      assert.deepEqual(
+        lines.filter((l) => l.level === 'error'),
+        [],
+      );
+      assert.ok(lines.some((l) => l.level === 'info' && l.msg === 'Stopped workers'));
+    });
+  });
+
+  void describe('refuses a concurrency that is not a positive integer', () => {
+    for (const concurrency of [0, -1, 1.5, Number.NaN]) {
+      void it(`should refuse concurrency ${concurrency}`, () => {
+        assert.throws(
+          () =>
+            new Controller<FakeObject>({
+              name: 'widget',
+              source: fakeSource<FakeObject>([]).source,
+              reconcile: () => Promise.resolve({}),
+              concurrency,
+            }),
+          (err) =>
+            err instanceof RangeError &&
+            err.message === `Controller widget: concurrency must be a positive integer, got ${concurrency}`,
+        );
+      });
+    }
+  });
+
+  void describe('logs each failed reconcile at the level it deserves', () => {
+    const cases: { reason: string; outcome: () => Error; level: 'error' | 'debug'; stack: boolean }[] = [
+      {
+        reason: 'a panic is an error, with its stack',
+        outcome: () => new TypeError('x is undefined'),
+        level: 'error',
+        stack: true,
+      },
+      {
+        reason: 'a transient failure is an error',
+        outcome: () => new TransientError('down'),
+        level: 'error',
+        stack: false,
+      },
+      {
+        reason: 'a lost write conflict is routine',
+        outcome: () => new ConflictError('the object has been modified'),
+        level: 'debug',
+        stack: false,
+      },
+    ];
+    for (const c of cases) {
+      void it(`should log the failure as expected: ${c.reason}`, async () => {
+        const { log, lines } = captureLogger();
+        const h = start([obj('ns', 'a')], () => Promise.reject(c.outcome()), { log });
+        await flush();
+        const failed = lines.filter((l) => l.retryInMs !== undefined);
+        assert.equal(failed.length, 1);
+        assert.equal(failed[0]?.level, c.level);
+        assert.equal(failed[0].stack !== undefined, c.stack);
+        await finish(h);
+      });
+    }
+  });
+
+  void describe('reads the key of an object from its metadata', () => {
+    const cases: { reason: string; object: unknown; want: ObjectKey | undefined }[] = [
+      { reason: 'a namespaced object', object: obj('ns', 'a'), want: { namespace: 'ns', name: 'a' } },
+      {
+        reason: 'a cluster-scoped object has no namespace',
+        object: obj(undefined, 'a'),
+        want: { name: 'a' },
+      },
+      {
+        reason: 'an empty namespace is cluster-scoped',
+        object: { metadata: { namespace: '', name: 'a' } },
+        want: { name: 'a' },
+      },
+      {
+        reason: 'a namespace that is not a string is ignored',
+        object: { metadata: { namespace: 7, name: 'a' } },
+        want: { name: 'a' },
+      },
+      { reason: 'no object has no key', object: undefined, want: undefined },
+      { reason: 'an object without metadata has no key', object: {}, want: undefined },
+      {
+        reason: 'an object without a name has no key',
+        object: { metadata: { namespace: 'ns' } },
+        want: undefined,
+      },
+      {
+        reason: 'an empty name is no name',
+        object: { metadata: { namespace: 'ns', name: '' } },
+        want: undefined,
+      },
+      {
+        reason: 'a name that is not a string is no name',
+        object: { metadata: { name: 7 } },
+        want: undefined,
+      },
+    ];
+    for (const c of cases) {
+      void it(`should read the key as expected: ${c.reason}`, () => {
+        assert.deepStrictEqual(metadataKey(c.object), c.want);
+      });
+    }
   });
 });
