@@ -101,8 +101,33 @@ void describe('WorkQueue', { timeout: 10_000 }, () => {
     queue.addAfter('b', 1_000);
     await clock.advance(1_000);
     assert.equal(queue.len(), 1, 'the shorter delay brought the key forward');
+    assert.equal(await queue.get(), 'b');
+    queue.done('b');
     await clock.advance(10_000);
-    assert.equal(queue.len(), 1, 'the replaced timer did not add the key a second time');
+    assert.equal(queue.len(), 0, 'the replaced timer did not add the key a second time');
+    assert.equal(clock.pending(), 0);
+    queue.shutDown();
+  });
+
+  void it('should keep the place of a waiting key added again with the same delay', async () => {
+    const clock = new FakeClock();
+    const queue = newQueue(clock);
+    queue.addAfter('a', 1_000);
+    queue.addAfter('b', 1_000);
+    queue.addAfter('a', 1_000);
+    await clock.advance(1_000);
+    assert.deepEqual([await queue.get(), await queue.get()], ['a', 'b']);
+    queue.shutDown();
+  });
+
+  void it('should ignore done for a key no worker holds, so a queued key is not queued twice', async () => {
+    const queue = newQueue(new FakeClock());
+    queue.add('a');
+    queue.done('a');
+    assert.equal(queue.len(), 1);
+    assert.equal(await queue.get(), 'a');
+    queue.done('a');
+    assert.deepEqual(await poll(queue), { pending: true });
     queue.shutDown();
   });
 
@@ -217,6 +242,17 @@ void describe('WorkQueue', { timeout: 10_000 }, () => {
       queue.shutDown();
     });
 
+    void it('should refill in proportion to the time passed, paying off the debt first', async () => {
+      const clock = new FakeClock();
+      const queue = newQueue(clock, { baseDelayMs: 0, maxDelayMs: 0, qps: 10, burst: 2 });
+      queue.addRateLimited('a');
+      queue.addRateLimited('b');
+      assert.equal(queue.addRateLimited('c'), 100, 'one token in debt at 10 qps');
+      await clock.advance(50);
+      assert.equal(queue.addRateLimited('d'), 150, 'half a token came back; the debt is now 1.5 tokens');
+      queue.shutDown();
+    });
+
     void it('should take the larger of the per-key backoff and the bucket delay', () => {
       const queue = newQueue(new FakeClock(), { baseDelayMs: 50, maxDelayMs: 1_000, qps: 1, burst: 1 });
       assert.equal(queue.addRateLimited('a'), 50, 'a full bucket leaves the backoff');
@@ -228,6 +264,7 @@ void describe('WorkQueue', { timeout: 10_000 }, () => {
       assert.throws(() => newQueue(new FakeClock(), { qps: 0 }), RangeError);
       assert.throws(() => newQueue(new FakeClock(), { burst: 0 }), RangeError);
       assert.throws(() => newQueue(new FakeClock(), { baseDelayMs: 10, maxDelayMs: 5 }), RangeError);
+      assert.throws(() => newQueue(new FakeClock(), { baseDelayMs: -1 }), RangeError);
     });
   });
 
@@ -243,6 +280,7 @@ void describe('WorkQueue', { timeout: 10_000 }, () => {
       queue.add('new');
       queue.addAfter('new', 10);
       assert.equal(queue.len(), 0);
+      assert.equal(clock.pending(), 0, 'a delayed add after shutdown sets no timer');
       assert.equal(await queue.get(), undefined);
       assert.equal(queue.isShuttingDown(), true);
     });
@@ -272,6 +310,19 @@ void describe('WorkQueue', { timeout: 10_000 }, () => {
       await drain;
       assert.equal(drained, true);
       assert.equal(queue.len(), 0, 'nothing is re-queued after shutdown');
+    });
+
+    void it('should keep a drain waiting when shutDown is called again while keys are still processed', async () => {
+      const queue = newQueue(new FakeClock());
+      queue.add('a');
+      await queue.get();
+      let drained = false;
+      const drain = queue.shutDownWithDrain().then(() => (drained = true));
+      queue.shutDown();
+      await flush();
+      assert.equal(drained, false);
+      queue.done('a');
+      await drain;
     });
 
     void it('should resolve shutDownWithDrain at once when nothing is being processed', async () => {
