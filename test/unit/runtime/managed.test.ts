@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import type { Condition } from '../../../src/runtime/conditions.ts';
 import type { CustomObjectPatcher, CustomResourceType } from '../../../src/runtime/custom-objects.ts';
 import type { EventInput } from '../../../src/runtime/events.ts';
+import { ApiException } from '@kubernetes/client-node';
 import { discardLogger } from '../../../src/runtime/logging.ts';
 import {
   PROGRESS_REQUEUE_MS,
@@ -72,13 +73,18 @@ interface World {
   finalizerPatches: unknown[];
   events: EventInput[];
   reads: number;
+  /** The signal each read was given. */
+  readSignals: (AbortSignal | undefined)[];
   acted: string[];
   attempts: number[];
   /** What the next pass decides, or throws in `act`. */
   next: { decision: WidgetDecision; actError?: Error; report?: FailureReport };
+  /** The object is deleted before the next finalizer patch reaches the API server (HTTP 404). */
+  goneBeforeFinalizerPatch: boolean;
 }
 
-function world(initial: Widget): World {
+/** A world over `initial` at {@link NOW}, or with the reconciler's own clock. */
+function world(initial: Widget, clock: 'fixed' | 'system' = 'fixed'): World {
   const cache = fakeSource<Widget>([initial]);
   const w: World = {
     reconcile: () => Promise.resolve({}),
@@ -87,9 +93,11 @@ function world(initial: Widget): World {
     finalizerPatches: [],
     events: [],
     reads: 0,
+    readSignals: [],
     acted: [],
     attempts: [],
     next: { decision: decision() },
+    goneBeforeFinalizerPatch: false,
   };
   const answer = (): Promise<unknown> => {
     const current = cache.source.list()[0] ?? initial;
@@ -102,6 +110,7 @@ function world(initial: Widget): World {
     },
     patchNamespacedCustomObject: ({ body }: { body: unknown }) => {
       w.finalizerPatches.push(body);
+      if (w.goneBeforeFinalizerPatch) return Promise.reject(new ApiException(404, 'Not Found', {}, {}));
       return answer();
     },
     patchClusterCustomObject: () => Promise.reject(new Error('cluster-scoped')),
@@ -113,8 +122,9 @@ function world(initial: Widget): World {
     finalizer: FINALIZER,
     cache: cache.source,
     readPlan: (o) => `plan for ${o.metadata.name}`,
-    read: (plan) => {
+    read: (plan, _object, options) => {
       w.reads++;
+      w.readSignals.push(options.signal);
       return Promise.resolve(`${plan}: read`);
     },
     observe: (_o, reads, now) => `${reads} at ${now.toISOString()}`,
@@ -135,9 +145,26 @@ function world(initial: Widget): World {
     client,
     statusWriter: new StatusWriter({ client, resource }),
     events: { record: (e) => w.events.push(e), flush: () => Promise.resolve() },
-    now: () => NOW,
+    ...(clock === 'fixed' ? { now: () => NOW } : {}),
   });
   return w;
+}
+
+/** Widget `name` in namespace `namespace`, otherwise as {@link widget}. */
+const widgetIn = (namespace: string, resourceVersion = '10'): Widget => {
+  const w = widget(resourceVersion);
+  return { ...w, metadata: { ...w.metadata, namespace, uid: `uid-${namespace}` } };
+};
+
+/** The cache catches up: it shows the status the last patch wrote, at `resourceVersion`. */
+function showWrittenStatus(
+  w: World,
+  resourceVersion: string,
+  finalizers: string[] | null = [FINALIZER],
+): void {
+  const last = w.statusPatches.at(-1) as { status: Widget['status'] } | undefined;
+  assert.ok(last, 'a status patch was written');
+  w.cache.set([{ ...widget(resourceVersion, finalizers), status: last.status }]);
 }
 
 const run = (w: World) =>
@@ -306,4 +333,160 @@ void describe('the managed pass', () => {
     await assert.rejects(run(w));
     assert.deepEqual(w.attempts, [1, 2, 3, 1]);
   });
+
+  void it(
+    'keeps the stale-cache guard of each object apart, also for objects of one name in two namespaces',
+    PASS,
+    async () => {
+      const w = world(widget('10'));
+      w.cache.set([widget('10'), widgetIn('other', '10')]);
+      await run(w);
+      assert.equal(w.statusPatches.length, 1, 'ns/w was written, replacing its resourceVersion 10');
+      await w.reconcile(
+        { namespace: 'other', name: 'w' },
+        { signal: new AbortController().signal, log: discardLogger },
+      );
+      assert.equal(w.reads, 2, 'other/w at its own resourceVersion 10 is not stale');
+    },
+  );
+
+  void it('counts failed passes afresh for an object that left the cache and came back', PASS, async () => {
+    const w = world(widget('10'));
+    w.next = { decision: decision(), actError: new Error('x') };
+    await assert.rejects(run(w));
+    await assert.rejects(run(w));
+    w.cache.set([]);
+    await run(w);
+    w.cache.set([widget('10')]);
+    await assert.rejects(run(w));
+    assert.deepEqual(w.attempts, [1, 2, 1]);
+  });
+
+  void it('writes only the decided conditions for an object that had none', PASS, async () => {
+    const w = world(widget('10'));
+    await run(w);
+    const written = w.statusPatches[0] as { status: { conditions: Condition[] } };
+    assert.deepEqual(
+      written.status.conditions.map((c) => c.type),
+      ['Ready'],
+    );
+  });
+
+  void it(
+    'gives the reads the signal of the reconcile, so a timeout or a stop cancels them',
+    PASS,
+    async () => {
+      const w = world(widget('10'));
+      const abort = new AbortController();
+      await w.reconcile({ namespace: 'ns', name: 'w' }, { signal: abort.signal, log: discardLogger });
+      assert.deepEqual(w.readSignals, [abort.signal]);
+    },
+  );
+
+  void it('uses the system clock when given none', PASS, async () => {
+    const w = world(widget('10'), 'system');
+    const before = Date.now();
+    await run(w);
+    const written = w.statusPatches[0] as { status: { conditions: Condition[] } };
+    const at = Date.parse(written.status.conditions[0]?.lastTransitionTime ?? '');
+    assert.ok(at >= before - 1_000, `lastTransitionTime ${String(at)} is now`);
+  });
+
+  void it(
+    'acts on the cached object when the object is deleted before the finalizer lands',
+    PASS,
+    async () => {
+      const w = world(widget('10', null));
+      w.goneBeforeFinalizerPatch = true;
+      w.next = { decision: decision({ finalizer: 'add', actions: [{ type: 'idle', params: {} }] }) };
+      await run(w);
+      assert.deepEqual(w.acted, ['idle on rv 10']);
+    },
+  );
+
+  void it(
+    'waits for the cache to show an added finalizer, even when status did not change',
+    PASS,
+    async () => {
+      const w = world(widget('10', null));
+      await run(w);
+      showWrittenStatus(w, '11', null);
+      w.next = { decision: decision({ finalizer: 'add', actions: [{ type: 'idle', params: {} }] }) };
+      assert.deepEqual(await run(w), {}, 'the finalizer patch itself triggers the next pass');
+      assert.equal(w.statusPatches.length, 1, 'status was unchanged');
+      assert.deepEqual(await run(w), { requeueAfterMs: STALE_CACHE_REQUEUE_MS });
+    },
+  );
+
+  void it('waits for the cache to show a removed finalizer before deciding again', PASS, async () => {
+    const w = world(widget('10'));
+    w.next = { decision: decision({ finalizer: 'remove' }) };
+    await run(w);
+    assert.deepEqual(await run(w), { requeueAfterMs: STALE_CACHE_REQUEUE_MS });
+    assert.equal(w.acted.length, 1, 'no second action on the object it released');
+  });
+
+  void it('decides again on an unchanged cache after a pass that wrote nothing', PASS, async () => {
+    const w = world(widget('10'));
+    await run(w);
+    showWrittenStatus(w, '11');
+    assert.deepEqual(await run(w), {});
+    assert.equal(w.statusPatches.length, 1, 'the second pass wrote nothing');
+    await run(w);
+    assert.equal(w.reads, 3, 'the third pass was not taken for a stale cache');
+  });
+
+  void describe('after a pass that wrote nothing', () => {
+    const cases: { reason: string; decision: WidgetDecision; want: { requeueAfterMs?: number } }[] = [
+      {
+        reason: 'the decision’s own requeue wins over the progress requeue',
+        decision: decision({ requeueAfterMs: 7_000, actions: [{ type: 'idle', params: {} }] }),
+        want: { requeueAfterMs: 7_000 },
+      },
+      {
+        reason: 'one progress action among others is enough to look again soon',
+        decision: decision({
+          actions: [
+            { type: 'note', params: { text: 'hello' } },
+            { type: 'idle', params: {} },
+          ],
+        }),
+        want: { requeueAfterMs: PROGRESS_REQUEUE_MS },
+      },
+    ];
+    for (const c of cases) {
+      void it(`requeues as expected: ${c.reason}`, PASS, async () => {
+        const w = world(widget('10'));
+        await run(w);
+        showWrittenStatus(w, '11');
+        w.next = { decision: c.decision };
+        assert.deepEqual(await run(w), c.want);
+        assert.equal(w.statusPatches.length, 1, 'the pass wrote nothing');
+      });
+    }
+  });
+
+  void it(
+    'shows a reported failure’s domain conditions on an object that has no status yet',
+    PASS,
+    async () => {
+      const w = world(widget('10'));
+      w.next = {
+        decision: decision(),
+        actError: new Error('refused'),
+        report: {
+          kind: 'Reconciling',
+          reason: 'Retrying',
+          message: 'Retrying.',
+          requeueAfterMs: 1_000,
+          domain: [{ type: 'Synced', status: 'False', reason: 'Refused', message: 'AWS refused.' }],
+          log: 'refused',
+        },
+      };
+      assert.deepEqual(await run(w), { requeueAfterMs: 1_000 });
+      assert.partialDeepStrictEqual(w.statusPatches[0], {
+        status: { conditions: [{ type: 'Synced', status: 'False', reason: 'Refused' }] },
+      });
+    },
+  );
 });
