@@ -77,6 +77,12 @@ void describe('classify', () => {
       want: { type: 'backoff', result: 'error', minDelayMs: 0, panic: false },
     },
     {
+      reason:
+        'a Kubernetes 429 is the outermost typed error, so a typed error deeper in its cause chain does not decide',
+      err: Object.assign(new Error('HTTP-Code: 429', { cause: new TerminalError('inner') }), { code: 429 }),
+      want: { type: 'backoff', result: 'error', minDelayMs: 0, panic: false },
+    },
+    {
       reason: 'a Kubernetes 500 from the client library is transient',
       err: apiException(500),
       want: { type: 'backoff', result: 'error', minDelayMs: 0, panic: false },
@@ -113,6 +119,22 @@ void describe('classify', () => {
     assert.ok(action.type === 'backoff');
     assert.ok(action.error instanceof Error);
     assert.match(action.error.message, /boom/);
+    assert.equal(action.error.cause, 'boom', 'the thrown value is kept as the cause');
+  });
+
+  void it('should name each error after its type and say the wait in the message, so a log line says which kind it was', () => {
+    const errors: [Error, string][] = [
+      [new RequeueAfterError(15_000, 'ConnectorPending'), 'RequeueAfterError'],
+      [new TransientError('x'), 'TransientError'],
+      [new ThrottledError('x'), 'ThrottledError'],
+      [new ConflictError('x'), 'ConflictError'],
+      [new TerminalError('x'), 'TerminalError'],
+    ];
+    for (const [err, name] of errors) assert.equal(err.name, name);
+    assert.equal(
+      new RequeueAfterError(15_000, 'ConnectorPending').message,
+      'Requeue after 15000 ms: ConnectorPending',
+    );
   });
 
   void it('should not loop on an error whose cause chain is circular', () => {
