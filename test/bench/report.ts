@@ -170,7 +170,8 @@ type Timed = PhaseFigures & { bound: Bound; completed: boolean };
 function cpuText(phase: PhaseFigures): string | undefined {
   const { cpu } = phase;
   if (cpu === undefined || phase.seconds <= 0) return undefined;
-  const share = (seconds: number, cores: number): string => `${fixed((100 * seconds) / (phase.seconds * cores), 0)}%`;
+  const share = (seconds: number, cores: number): string =>
+    `${fixed((100 * seconds) / (phase.seconds * cores), 0)}%`;
   const rest = cpu.machineBusySeconds - cpu.operatorSeconds - cpu.simulatorSeconds;
   return (
     `CPU over the phase: the machine ${fixed(cpu.machineBusySeconds)} s of ${fixed(phase.seconds * cpu.cores)} s ` +
@@ -328,7 +329,15 @@ function sizeSection(s: SizeResult): string {
   const phaseSection = (title: string, p: PhaseFigures | undefined, extra = ''): string[] => {
     if (p === undefined) return [];
     const cpu = cpuText(p);
-    return [title, '', awsTable(p, n), '', writesTable(p, n) + extra, '', ...(cpu === undefined ? [] : [cpu, ''])];
+    return [
+      title,
+      '',
+      awsTable(p, n),
+      '',
+      writesTable(p, n) + extra,
+      '',
+      ...(cpu === undefined ? [] : [cpu, '']),
+    ];
   };
   return [
     `## N = ${n.toLocaleString('en-US')}`,
