@@ -292,6 +292,9 @@ const deletionStatuses: ReadonlySet<string> = new Set<RoleDeletionStatus>([
 ]);
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping the input order in the result. */
+/** ListServices answers at most this many services a page (App Runner's MaxResults limit). */
+export const SERVICES_PER_PAGE = 20;
+
 export async function mapBounded<T, R>(
   items: readonly T[],
   limit: number,
@@ -534,7 +537,7 @@ export function createSdkGateway(options: SdkGatewayOptions): SdkGateway {
         call('apprunner', 'ListServices', callOptions, (http) =>
           appRunner(region).send(
             new ListServicesCommand({
-              MaxResults: 20,
+              MaxResults: SERVICES_PER_PAGE,
               ...(token === undefined ? {} : { NextToken: token }),
             }),
             http,

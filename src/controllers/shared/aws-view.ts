@@ -15,7 +15,8 @@
 // A snapshot answers a pass while it is younger than the pass's bound: `maxAgeMs` for passes that only
 // observe and keep things as they are, `freshMaxAgeMs` for passes about to delete something (their reads
 // decide that nothing uses it) and for services while any of them is in motion (an operation in flight ends
-// at a moment nobody announces). Passes that start while a listing is in flight share it. The operator's own
+// at a moment nobody announces; for a region of many listing pages, one second per page, so that re-listing
+// costs at most one call a second). Passes that start while a listing is in flight share it. The operator's own
 // mutations are laid over the snapshots they postdate, so a pass never decides on a view older than its own
 // last write; a mutation that failed (its effect unknown) drops the region's snapshot instead.
 import type {
@@ -32,7 +33,7 @@ import type {
   Tags,
 } from '../../aws/gateway.ts';
 import { ConnectorInUseError } from '../../aws/errors.ts';
-import { mapBounded } from '../../aws/sdk-gateway.ts';
+import { mapBounded, SERVICES_PER_PAGE } from '../../aws/sdk-gateway.ts';
 
 type Call = Pick<CallOptions, 'signal'>;
 
@@ -51,6 +52,12 @@ export interface AwsViewOptions {
 
 export const DEFAULT_VIEW_MAX_AGE_MS = 30_000;
 export const DEFAULT_VIEW_FRESH_MAX_AGE_MS = 5_000;
+/**
+ * While services are in motion, a region's listing is taken again no sooner than one second per page it
+ * costs: re-listing for motion then spends at most one call a second of the region's budget, however many
+ * services the region holds (a pass about one moving service describes that one instead, see `service`).
+ */
+export const MOTION_MS_PER_PAGE = 1_000;
 /** How long a connector the operator just attached a service to is not deleted: a listing taken since shows the service on it. */
 export const ATTACH_GRACE_MS = 30_000;
 
@@ -406,11 +413,19 @@ export class AwsView {
     };
   }
 
-  /** How old a service listing may be: short while any service is in motion, or for a deleting pass. */
+  /**
+   * How old a service listing may be: the fresh bound for a deleting pass; while any service is in motion,
+   * the fresh bound or one second per page the listing costs (at most the settled bound), whichever is longer;
+   * else the settled bound.
+   */
   #servicesBound(freshness: Freshness): (items: Map<string, ServiceObservation>) => number {
     return (items) => {
       if (freshness === 'fresh') return this.#freshMaxAgeMs;
-      for (const s of items.values()) if (s.status === 'OPERATION_IN_PROGRESS') return this.#freshMaxAgeMs;
+      for (const s of items.values()) {
+        if (s.status !== 'OPERATION_IN_PROGRESS') continue;
+        const pages = Math.ceil(items.size / SERVICES_PER_PAGE);
+        return Math.min(this.#maxAgeMs, Math.max(this.#freshMaxAgeMs, pages * MOTION_MS_PER_PAGE));
+      }
       return this.#maxAgeMs;
     };
   }

@@ -223,6 +223,44 @@ void describe('AwsView', () => {
     assert.deepEqual(v.calls.splice(0), ['listServiceSummaries', 'describeService']);
   });
 
+  void it('lists a region of many pages again for motion no sooner than one second per page, and a deleting pass still after the fresh bound', async () => {
+    // 200 services are 10 pages: while one is in motion, the listing serves 10 s rather than 5 s.
+    const services = Array.from({ length: 200 }, (_, i) =>
+      awsService({ name: `svc-${i}`, status: i === 0 ? 'OPERATION_IN_PROGRESS' : 'RUNNING' }),
+    );
+    const v = view({
+      listServiceSummaries: () =>
+        Promise.resolve(services.map((s) => ({ arn: s.arn, name: s.name, status: s.status }))),
+      describeService: (arn) => Promise.resolve(services.find((s) => s.arn === arn)),
+    });
+    await v.view.services(REGION, call);
+    const listings = (): number => v.calls.splice(0).filter((c) => c === 'listServiceSummaries').length;
+    assert.equal(listings(), 1);
+    v.clock.now += 9_999;
+    await v.view.services(REGION, call);
+    assert.equal(listings(), 0, 'one second per page: 10 s for 10 pages');
+    await v.view.services(REGION, call, 'fresh');
+    assert.equal(listings(), 1, 'a pass about to delete keeps the fresh bound');
+    v.clock.now += 10_000;
+    await v.view.services(REGION, call);
+    assert.equal(listings(), 1);
+
+    // No longer than the settled bound, however many pages.
+    const many = Array.from({ length: 2_000 }, (_, i) =>
+      awsService({ name: `big-${i}`, status: i === 0 ? 'OPERATION_IN_PROGRESS' : 'RUNNING' }),
+    );
+    services.splice(0, services.length, ...many);
+    v.clock.now += DEFAULT_VIEW_MAX_AGE_MS;
+    await v.view.services(REGION, call);
+    assert.equal(listings(), 1);
+    v.clock.now += DEFAULT_VIEW_MAX_AGE_MS - 1;
+    await v.view.services(REGION, call);
+    assert.equal(listings(), 0);
+    v.clock.now += 1;
+    await v.view.services(REGION, call);
+    assert.equal(listings(), 1, '100 pages: the settled bound, not 100 s');
+  });
+
   void it('answers a pass about one service from the listing while others are in motion, and describes only that one when it moves', async () => {
     const busy = awsService({ name: 'busy', status: 'OPERATION_IN_PROGRESS' });
     const calm = awsService({ name: 'calm' });
