@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 
-import { Informer, type InformerOptions, type WatchStarter } from '../../../src/runtime/informer.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+
+import {
+  customResourceInformer,
+  Informer,
+  type InformerOptions,
+  type WatchStarter,
+} from '../../../src/runtime/informer.ts';
 import { FakeClock, flush } from './fake-clock.ts';
 
 /** Lets chains of several awaits (list, then watch) run to their end. */
@@ -60,7 +69,8 @@ class FakeWatch implements WatchStarter {
 interface TestObject {
   metadata: {
     name: string;
-    namespace: string;
+    /** Absent for a cluster-scoped object. */
+    namespace?: string;
     resourceVersion: string;
     managedFields?: { manager: string; operation: string }[];
   };
@@ -75,8 +85,40 @@ function obj(name: string, rv: string, namespace = 'ns'): TestObject {
   return { metadata: { name, namespace, resourceVersion: rv } };
 }
 
+function clusterScoped(name: string, rv: string): TestObject {
+  return { metadata: { name, resourceVersion: rv } };
+}
+
 function listOf(rv: string, ...items: TestObject[]): TestList {
   return { metadata: { resourceVersion: rv }, items };
+}
+
+function nameAtVersion(o: TestObject): string {
+  return `${o.metadata.name}@${o.metadata.resourceVersion}`;
+}
+
+/** A promise the test settles by hand: a list or a watch request still in flight. */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (err: Error) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A watch whose requests stay opening until the test resolves or rejects them. */
+function openingWatch(): WatchStarter & { opening: ReturnType<typeof deferred<AbortController>>[] } {
+  const opening: ReturnType<typeof deferred<AbortController>>[] = [];
+  return {
+    opening,
+    watch: () => {
+      const request = deferred<AbortController>();
+      opening.push(request);
+      return request.promise;
+    },
+  };
 }
 
 interface Rig {
@@ -114,6 +156,57 @@ function rig(options: Partial<InformerOptions<TestObject>> = {}): Rig {
     changes.push(`${change} ${o.metadata.name}@${o.metadata.resourceVersion}`),
   );
   return { clock, watch, informer, lists, changes, listResults };
+}
+
+/**
+ * A loopback API server for one custom resource collection: answers any list with one object and any watch
+ * with one ADDED event, then holds the watch open. Records the paths it was asked for.
+ */
+async function startApiServer(): Promise<{
+  kubeConfig: KubeConfig;
+  requests: string[];
+  close(): Promise<void>;
+}> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const watching = url.searchParams.get('watch') === 'true';
+    requests.push(`${watching ? 'watch' : 'list'} ${url.pathname}`);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (watching) {
+      res.write(`${JSON.stringify({ type: 'ADDED', object: obj('watched', '11') })}\n`);
+    } else {
+      res.end(
+        JSON.stringify({
+          ...listOf('10', obj('listed', '5')),
+          apiVersion: 'g.example/v1',
+          kind: 'WidgetList',
+        }),
+      );
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // A test that times out must not keep the process alive.
+  server.unref();
+  const { port } = server.address() as AddressInfo;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'loopback', server: `http://127.0.0.1:${String(port)}`, skipTLSVerify: true }],
+    users: [{ name: 'anonymous' }],
+    contexts: [{ name: 'loopback', cluster: 'loopback', user: 'anonymous' }],
+    currentContext: 'loopback',
+  });
+  return {
+    kubeConfig,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
 }
 
 void describe('Informer', () => {
@@ -196,6 +289,7 @@ void describe('Informer', () => {
     assert.equal(r.watch.calls.length, 2);
     assert.equal(r.watch.last().query.resourceVersion, '11');
     assert.equal(r.lists.length, 1);
+    assert.equal(r.informer.status().lastError, 'watch: read ECONNRESET');
     r.informer.stop();
   });
 
@@ -214,7 +308,13 @@ void describe('Informer', () => {
     await settle();
     assert.equal(r.lists.length, 2);
     assert.deepEqual(r.changes.slice(2), ['delete b@6', 'update a@15', 'add c@16']);
+    assert.deepEqual(
+      r.informer.list().map(nameAtVersion),
+      ['a@15', 'c@16'],
+      'the cache holds the relist only',
+    );
     assert.equal(r.watch.last().query.resourceVersion, '20');
+    assert.equal(r.informer.status().restarts, 1);
     r.informer.stop();
   });
 
@@ -238,6 +338,7 @@ void describe('Informer', () => {
     await settle();
     assert.equal(r.watch.calls.length, 1, 'the second watch waits for the backoff');
     assert.equal(r.informer.status().consecutiveFailures, 1);
+    assert.equal(r.informer.status().lastError, 'watch: the watch ended at once without events');
     r.informer.stop();
   });
 
@@ -248,13 +349,16 @@ void describe('Informer', () => {
     const first = r.watch.last();
     await r.clock.advance(59_999);
     assert.equal(first.aborted, false);
-    await r.clock.advance(15_001);
-    assert.equal(first.aborted, true);
+    await r.clock.advance(1);
+    assert.equal(first.aborted, true, 'silent for exactly the timeout');
+    await settle();
     assert.equal(r.lists.length, 2, 'relisted');
     assert.equal(r.watch.calls.length, 2, 'the late AbortError of the old watch started nothing');
+    assert.equal(r.informer.status().consecutiveFailures, 0, 'nor counted as a failure');
     assert.equal(r.informer.status().watchdogRestarts, 1);
     assert.equal(r.informer.healthProblem(), undefined, 'the relist was a sign of life');
     r.informer.stop();
+    assert.equal(r.watch.last().aborted, true, 'stop still aborts the new watch');
   });
 
   void it('has the watchdog restart a list that never answers', async () => {
@@ -287,8 +391,15 @@ void describe('Informer', () => {
     const r = rig({ resyncPeriodMs: 30_000, silenceTimeoutMs: 3_600_000 });
     r.listResults[0] = listOf('10', obj('a', '5'), obj('b', '6'));
     await r.informer.start();
-    await r.clock.advance(30_000);
-    assert.deepEqual(r.changes, ['add a@5', 'add b@6', 'update a@5', 'update b@6']);
+    await r.clock.advance(60_000);
+    assert.deepEqual(r.changes, [
+      'add a@5',
+      'add b@6',
+      'update a@5',
+      'update b@6',
+      'update a@5',
+      'update b@6',
+    ]);
     r.informer.stop();
   });
 
@@ -298,9 +409,9 @@ void describe('Informer', () => {
     r.listResults.splice(0, 1, Object.assign(new Error('Forbidden'), { code: 403 }));
     r.watch.last().emit('ERROR', { code: 410 });
     r.watch.last().end(null);
-    await r.clock.advance(119_000);
-    assert.equal(r.informer.healthProblem(), undefined);
-    await r.clock.advance(2_000);
+    await r.clock.advance(120_000);
+    assert.equal(r.informer.healthProblem(), undefined, 'silent for exactly twice the period');
+    await r.clock.advance(1_000);
     assert.match(
       r.informer.healthProblem() ?? '',
       /heard nothing .* for 121 s \(last error: list: 403 Forbidden\)/,
@@ -336,5 +447,403 @@ void describe('Informer', () => {
     await settle();
     assert.equal(s.watch.calls.length, 1);
     assert.equal(s.clock.pending(), 0);
+  });
+  void it('delivers an update only when the resourceVersion changed, whether watched or relisted', async () => {
+    const r = rig();
+    r.listResults.splice(
+      0,
+      1,
+      listOf('10', obj('a', '5'), obj('b', '6')),
+      listOf('20', obj('a', '7'), obj('b', '6')),
+    );
+    const delivered: string[] = [];
+    r.informer.onChange((_o, change) => delivered.push(change));
+    await r.informer.start();
+    await settle();
+    r.watch.last().emit('MODIFIED', obj('a', '7'));
+    assert.deepEqual(r.changes.slice(2), ['update a@7'], 'a new resourceVersion is an update');
+    r.watch.last().emit('MODIFIED', obj('a', '7'));
+    r.watch.last().emit('ADDED', obj('a', '7'));
+    assert.deepEqual(r.changes.slice(3), [], 'a repeated resourceVersion is no change');
+    r.watch.last().emit('ERROR', { code: 410 });
+    r.watch.last().end(null);
+    await settle();
+    assert.equal(r.lists.length, 2);
+    assert.deepEqual(r.changes.slice(3), [], 'the relist found nothing new');
+    assert.deepEqual(delivered, ['add', 'add', 'update']);
+    r.informer.stop();
+  });
+
+  void it('keys objects by namespace and name, and finds a cluster-scoped one with or without an empty namespace', async () => {
+    const r = rig();
+    r.listResults[0] = listOf('10', obj('a', '5', 'ns1'), obj('a', '6', 'ns2'), clusterScoped('x', '7'));
+    await r.informer.start();
+    assert.deepEqual(r.informer.list().map(nameAtVersion), ['a@5', 'a@6', 'x@7']);
+    const cases: { namespace: string | undefined; name: string; want: string | undefined; reason: string }[] =
+      [
+        { namespace: 'ns1', name: 'a', want: '5', reason: 'same name, first namespace' },
+        { namespace: 'ns2', name: 'a', want: '6', reason: 'same name, second namespace' },
+        {
+          namespace: undefined,
+          name: 'a',
+          want: undefined,
+          reason: 'a namespaced object needs its namespace',
+        },
+        { namespace: undefined, name: 'x', want: '7', reason: 'cluster-scoped, no namespace' },
+        { namespace: '', name: 'x', want: '7', reason: 'cluster-scoped, empty namespace' },
+      ];
+    for (const c of cases) {
+      assert.equal(r.informer.get(c.namespace, c.name)?.metadata.resourceVersion, c.want, c.reason);
+    }
+    r.informer.stop();
+  });
+
+  void it('relists at once when the watch request itself is answered 410 Gone', async () => {
+    for (const err of [
+      Object.assign(new Error('Gone'), { statusCode: 410 }),
+      Object.assign(new Error('Gone'), { code: 410 }),
+    ]) {
+      const r = rig();
+      await r.informer.start();
+      await settle();
+      r.watch.last().end(err);
+      await settle();
+      assert.equal(r.lists.length, 2, 'relisted without a backoff');
+      assert.equal(r.watch.calls.length, 2);
+      assert.equal(r.informer.status().consecutiveFailures, 0);
+      r.informer.stop();
+    }
+  });
+
+  void it('resumes from the last resourceVersion, without relisting, after an ERROR event other than 410', async () => {
+    const r = rig();
+    await r.informer.start();
+    await settle();
+    r.watch.last().emit('ADDED', obj('a', '11'));
+    r.watch.last().emit('ERROR', { kind: 'Status', code: 500, reason: 'InternalError' });
+    r.watch.last().end(null);
+    await settle();
+    assert.equal(r.lists.length, 1);
+    assert.equal(r.watch.calls.length, 2);
+    assert.equal(r.watch.last().query.resourceVersion, '11');
+    assert.match(r.informer.status().lastError ?? '', /^watch ERROR event: .*"code":500/);
+    r.informer.stop();
+  });
+
+  void it('re-watches at once from the last resourceVersion when a watch that delivered events ends cleanly', async () => {
+    for (const end of [null, undefined]) {
+      const r = rig();
+      await r.informer.start();
+      await settle();
+      r.watch.last().emit('ADDED', obj('a', '11'));
+      r.watch.last().end(end);
+      await settle();
+      assert.equal(r.watch.calls.length, 2, `ended with ${String(end)}`);
+      assert.equal(r.watch.last().query.resourceVersion, '11');
+      assert.equal(r.lists.length, 1);
+      assert.equal(r.informer.status().consecutiveFailures, 0);
+      r.informer.stop();
+    }
+  });
+
+  void it('re-watches at once when a watch that stayed open for a second ends cleanly without events', async () => {
+    const r = rig();
+    await r.informer.start();
+    await settle();
+    await r.clock.advance(1_000);
+    r.watch.last().end(null);
+    await settle();
+    assert.equal(r.watch.calls.length, 2);
+    assert.equal(r.informer.status().consecutiveFailures, 0);
+    r.informer.stop();
+  });
+
+  void it('keeps the last resourceVersion when an event or bookmark carries none', async () => {
+    const r = rig();
+    await r.informer.start();
+    await settle();
+    r.watch.last().emit('ADDED', obj('a', ''));
+    r.watch.last().emit('BOOKMARK', { metadata: {} });
+    r.watch.last().end(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    await settle();
+    assert.equal(r.lists.length, 1);
+    assert.equal(r.watch.last().query.resourceVersion, '10');
+    r.informer.stop();
+  });
+
+  void it('counts bookmarks as signs of life, so the watchdog leaves a quiet watch alone', async () => {
+    const r = rig({ silenceTimeoutMs: 60_000 });
+    await r.informer.start();
+    await settle();
+    for (let rv = 11; rv <= 20; rv++) {
+      await r.clock.advance(30_000);
+      r.watch.last().emit('BOOKMARK', { metadata: { resourceVersion: String(rv) } });
+    }
+    await r.clock.advance(59_000);
+    assert.equal(r.informer.status().watchdogRestarts, 0);
+    assert.equal(r.watch.calls.length, 1);
+    assert.equal(r.informer.status().lastEventAt, r.clock.now() - 59_000);
+    assert.equal(r.informer.healthProblem(), undefined);
+    r.informer.stop();
+  });
+
+  void it('counts a successful relist as a sign of life', async () => {
+    const r = rig();
+    await r.informer.start();
+    await settle();
+    await r.clock.advance(50_000);
+    r.watch.last().emit('ERROR', { code: 410 });
+    r.watch.last().end(null);
+    await settle();
+    assert.equal(r.lists.length, 2);
+    assert.equal(r.informer.status().lastEventAt, r.clock.now());
+    r.informer.stop();
+  });
+
+  void it('spreads list retries between half the backoff ceiling and the ceiling', async () => {
+    const r = rig({ initialBackoffMs: 1_000, maxBackoffMs: 8_000, random: () => 0.5 });
+    const failure = Object.assign(new Error('Service Unavailable'), { code: 503 });
+    r.listResults.splice(0, 1, failure, failure, failure, failure, failure, listOf('10'));
+    const t0 = r.clock.now();
+    const started = r.informer.start();
+    await r.clock.advance(20_000);
+    await started;
+    // Three quarters of 1, 2, 4, 8 and 8 s.
+    assert.deepEqual(
+      r.lists.map((t) => t - t0),
+      [0, 750, 2_250, 5_250, 11_250, 17_250],
+    );
+    r.informer.stop();
+  });
+
+  void it('asks the server to end each watch after a random 5 to 10 minutes unless given a timeout', async () => {
+    const cases = [
+      { random: 0, want: 300 },
+      { random: 0.5, want: 450 },
+      { random: 0.999, want: 599 },
+    ];
+    for (const c of cases) {
+      const r = rig({ watchTimeoutSeconds: undefined, random: () => c.random });
+      await r.informer.start();
+      await settle();
+      assert.equal(r.watch.last().query.timeoutSeconds, c.want, `random() = ${String(c.random)}`);
+      r.informer.stop();
+    }
+  });
+
+  void it('does not let the watchdog cut a backoff short', async () => {
+    const r = rig({ silenceTimeoutMs: 60_000, initialBackoffMs: 600_000, maxBackoffMs: 600_000 });
+    r.listResults.splice(0, 1, new Error('Service Unavailable'), listOf('10'));
+    const started = r.informer.start();
+    await r.clock.advance(299_000);
+    assert.equal(r.lists.length, 1, 'still backing off');
+    assert.equal(r.informer.status().watchdogRestarts, 0);
+    await r.clock.advance(1_000);
+    await started;
+    assert.equal(r.lists.length, 2);
+    r.informer.stop();
+  });
+
+  void it('sets no resync timer when the resync period is 0, as the operator configures it', async () => {
+    const r = rig({ resyncPeriodMs: 0 });
+    r.listResults[0] = listOf('10', obj('a', '5'));
+    await r.informer.start();
+    await settle();
+    assert.equal(r.clock.pending(), 1, 'only the watchdog');
+    await r.clock.advance(3_600_000);
+    assert.deepEqual(r.changes, ['add a@5']);
+    r.informer.stop();
+  });
+
+  void it('ignores events an aborted watch delivers before it has ended', async () => {
+    const r = rig();
+    await r.informer.start();
+    await settle();
+    const first = r.watch.last();
+    r.informer.stop();
+    first.emit('ADDED', obj('a', '11'));
+    assert.deepEqual(r.changes, []);
+    assert.equal(r.informer.get('ns', 'a'), undefined);
+  });
+
+  void it('ignores a list that answers or fails after stop', async () => {
+    for (const outcome of ['answers', 'fails'] as const) {
+      const list = deferred<TestList>();
+      const r = rig({ list: () => list.promise });
+      const started = r.informer.start();
+      r.informer.stop();
+      await assert.rejects(started, /stopped before its first list/);
+      if (outcome === 'answers') list.resolve(listOf('10', obj('a', '5')));
+      else list.reject(new Error('Service Unavailable'));
+      await settle();
+      assert.equal(r.informer.hasSynced(), false, outcome);
+      assert.deepEqual(r.informer.list(), []);
+      assert.deepEqual(r.changes, []);
+      assert.equal(r.watch.calls.length, 0);
+      assert.deepEqual(r.informer.status().consecutiveFailures, 0);
+      assert.equal(r.informer.status().lastError, undefined);
+      assert.equal(r.clock.pending(), 0);
+    }
+  });
+
+  void it('retries with a backoff when a watch cannot be opened, from the same resourceVersion', async () => {
+    const w = openingWatch();
+    const r = rig({ watch: w });
+    await r.informer.start();
+    await settle();
+    w.opening[0]?.reject(new Error('exec credential plugin failed'));
+    await settle();
+    assert.equal(r.informer.status().lastError, 'watch: exec credential plugin failed');
+    assert.equal(w.opening.length, 1, 'waits for the backoff');
+    await r.clock.advance(500);
+    assert.equal(w.opening.length, 2);
+    assert.equal(r.lists.length, 1);
+    r.informer.stop();
+    w.opening[1]?.reject(new Error('exec credential plugin failed'));
+    await settle();
+    assert.equal(r.informer.status().consecutiveFailures, 1, 'a failure after stop is not counted');
+  });
+
+  void it('aborts every watch that finishes opening after the informer moved on', async () => {
+    const w = openingWatch();
+    const r = rig({ watch: w, silenceTimeoutMs: 60_000 });
+    await r.informer.start();
+    await r.clock.advance(60_000);
+    assert.equal(r.informer.status().watchdogRestarts, 1);
+    assert.equal(w.opening.length, 2, 'the watchdog gave up on the first request');
+    r.informer.stop();
+    const controllers = [new AbortController(), new AbortController()];
+    controllers.forEach((c, i) => w.opening[i]?.resolve(c));
+    await settle();
+    assert.deepEqual(
+      controllers.map((c) => c.signal.aborted),
+      [true, true],
+    );
+  });
+
+  void it('lets start be called again: while running it starts nothing new and resolves with the first list', async () => {
+    const list = deferred<TestList>();
+    const r = rig({ list: () => list.promise });
+    let secondResolved = false;
+    const first = r.informer.start();
+    const second = r.informer.start().then(() => (secondResolved = true));
+    await settle();
+    assert.equal(secondResolved, false, 'not before the first list');
+    list.resolve(listOf('10'));
+    await Promise.all([first, second]);
+    await settle();
+    await r.informer.start();
+    assert.equal(r.watch.calls.length, 1);
+    r.informer.stop();
+  });
+
+  void it('starts again after stop, resuming from its cache, and ignores the stopped watch ending late', async () => {
+    const r = rig();
+    await r.informer.start();
+    await settle();
+    r.watch.last().emit('ADDED', obj('a', '11'));
+    r.informer.stop();
+    let restarted = false;
+    void r.informer.start().then(() => (restarted = true));
+    await settle();
+    assert.equal(restarted, true, 'already synced');
+    assert.equal(r.watch.calls.length, 2);
+    assert.equal(r.watch.last().query.resourceVersion, '11');
+    assert.equal(r.informer.status().consecutiveFailures, 0);
+    assert.equal(r.watch.last().aborted, false);
+    r.informer.stop();
+  });
+
+  void it('reports no health problem before start or once stopped, but does while the first list keeps failing', async () => {
+    const r = rig({ name: 'configmaps', silenceTimeoutMs: 60_000 });
+    r.listResults[0] = Object.assign(new Error('Forbidden'), { code: 403 });
+    await r.clock.advance(600_000);
+    assert.equal(r.informer.healthProblem(), undefined, 'not started');
+    const started = r.informer.start();
+    await r.clock.advance(121_000);
+    assert.match(
+      r.informer.healthProblem() ?? '',
+      /^Informer configmaps has heard nothing .* for 121 s \(last error: list: 403 Forbidden\)/,
+    );
+    r.informer.stop();
+    await assert.rejects(started);
+    assert.equal(r.informer.healthProblem(), undefined, 'stopped');
+  });
+
+  void it('needs a kubeConfig or a watch', () => {
+    assert.throws(
+      () => new Informer<TestObject>({ path: '/x', list: () => Promise.resolve(listOf('1')) }),
+      /needs a kubeConfig or a watch/,
+    );
+  });
+  void it(
+    'lists and watches a custom resource at its namespaced or cluster-wide path through the kubeConfig',
+    { timeout: 30_000 },
+    async () => {
+      const cases = [
+        {
+          namespaced: true,
+          namespace: 'ns',
+          want: '/apis/g.example/v1/namespaces/ns/widgets',
+          reason: 'one namespace',
+        },
+        {
+          namespaced: true,
+          namespace: undefined,
+          want: '/apis/g.example/v1/widgets',
+          reason: 'every namespace',
+        },
+        {
+          namespaced: false,
+          namespace: 'ns',
+          want: '/apis/g.example/v1/widgets',
+          reason: 'cluster-scoped kind',
+        },
+      ];
+      for (const c of cases) {
+        const api = await startApiServer();
+        try {
+          const informer = customResourceInformer<TestObject>(
+            api.kubeConfig,
+            { group: 'g.example', version: 'v1', plural: 'widgets', namespaced: c.namespaced },
+            { clock: new FakeClock(), ...(c.namespace === undefined ? {} : { namespace: c.namespace }) },
+          );
+          const seen: string[] = [];
+          informer.onChange((o) => seen.push(o.metadata.name));
+          void informer.start().catch(() => undefined);
+          // Real sockets: poll until the watched object arrived or a list or watch failed (for at most
+          // 10 s, so that a broken informer fails the test instead of holding the process open).
+          for (
+            let polls = 0;
+            polls < 2_000 && !seen.includes('watched') && informer.status().consecutiveFailures === 0;
+            polls++
+          ) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          informer.stop();
+          assert.equal(informer.status().lastError, undefined, c.reason);
+          assert.deepEqual(api.requests, [`list ${c.want}`, `watch ${c.want}`], c.reason);
+          assert.deepEqual(informer.list().map(nameAtVersion), ['listed@5', 'watched@11'], c.reason);
+        } finally {
+          await api.close();
+        }
+      }
+    },
+  );
+
+  void it('names a custom resource informer after its plural and group', async () => {
+    const api = await startApiServer();
+    try {
+      const informer = customResourceInformer<TestObject>(
+        api.kubeConfig,
+        { group: 'g.example', version: 'v1', plural: 'widgets', namespaced: true },
+        { clock: new FakeClock() },
+      );
+      const started = informer.start();
+      informer.stop();
+      await assert.rejects(started, /^Error: Informer widgets\.g\.example was stopped/);
+    } finally {
+      await api.close();
+    }
   });
 });
