@@ -37,11 +37,17 @@ export interface OperatorSettings {
 export interface ReadPlan {
   region: string;
   /**
-   * How current the shared view must be: `fresh` for a pass that may delete a connector (deleting, or
-   * retiring one in a rotation), whose reads decide that nothing uses it, and for one about to create (a
-   * lookup by name decides whether a create already happened); `settled` otherwise.
+   * How current the shared view of connectors must be: `fresh` for a pass that may delete a connector
+   * (deleting, or retiring one in a rotation), and for one about to create (a lookup by name decides whether
+   * a create already happened); `settled` otherwise.
    */
   freshness: Freshness;
+  /**
+   * How current the region's services must be: `fresh` only for a pass that may delete a connector, whose
+   * reads decide that nothing uses it. A create decides nothing from the services, and a fresh listing of a
+   * large region costs a call per 20 services.
+   */
+  servicesFreshness: Freshness;
   /** describeConnector of the connector in status (drift, users, tags). */
   currentArn?: string;
   /** describeConnector of the connector a rotation is retiring. */
@@ -178,11 +184,12 @@ export function readPlan(object: VpcConnector, settings: OperatorSettings): Read
   const status = object.status ?? {};
   const deleting = object.metadata.deletionTimestamp !== undefined;
   const roleDeletion = deleting && settings.serviceLinkedRoleDeletion === 'WhenUnused';
+  const mayDelete = deleting || status.retiring !== undefined;
   const plan: ReadPlan = {
     // status.region pins the region the connector was created in, whatever the default becomes.
     region: connectorRegion(object, settings),
-    freshness:
-      deleting || status.retiring !== undefined || status.createIntent !== undefined ? 'fresh' : 'settled',
+    freshness: mayDelete || status.createIntent !== undefined ? 'fresh' : 'settled',
+    servicesFreshness: mayDelete ? 'fresh' : 'settled',
     listServices: true,
     role: false,
     connectorsInManagedRegions: roleDeletion,

@@ -124,7 +124,7 @@ export function createVpcConnectorReconciler(options: VpcConnectorReconcilerOpti
           : maybe(plan.observeName, () =>
               view.connectorByName(region, plan.observeName ?? '', call, freshness),
             ),
-        view.services(region, call, freshness),
+        view.services(region, call, plan.servicesFreshness),
         // The role after its deletion task: a task seen ended tells the view what became of the role.
         maybe(plan.roleDeletionTaskId, () =>
           view.roleDeletionStatus(plan.roleDeletionTaskId ?? '', call),

@@ -304,6 +304,7 @@ void describe('readPlan', () => {
   const base: ReadPlan = {
     region: 'us-east-1',
     freshness: 'settled',
+    servicesFreshness: 'settled',
     listServices: true,
     role: false,
     connectorsInManagedRegions: false,
@@ -321,7 +322,8 @@ void describe('readPlan', () => {
       plan: { ...base, currentArn: CONNECTOR_ARN },
     },
     {
-      reason: 'a pending create intent is looked up by its own name, in a fresh view (it decides a create)',
+      reason:
+        'a pending create intent is looked up by its own name in a fresh view of connectors (it decides a create), with the services as settled',
       object: vpcc({
         status: {
           vpcConnectorArn: CONNECTOR_ARN,
@@ -342,7 +344,13 @@ void describe('readPlan', () => {
           retiring: { arn: CONNECTOR_ARN, name: 'team-a-web' },
         },
       }),
-      plan: { ...base, freshness: 'fresh', currentArn: ROTATED_CONNECTOR_ARN, retiringArn: CONNECTOR_ARN },
+      plan: {
+        ...base,
+        freshness: 'fresh',
+        servicesFreshness: 'fresh',
+        currentArn: ROTATED_CONNECTOR_ARN,
+        retiringArn: CONNECTOR_ARN,
+      },
     },
     {
       reason: 'the region recorded in status wins over spec and default',
@@ -373,7 +381,7 @@ void describe('readPlan', () => {
       reason:
         'deleting under Never reads the connector in a fresh view (the pass may delete it), not the role',
       object: vpcc({ metadata: { deletionTimestamp }, status: { vpcConnectorArn: CONNECTOR_ARN } }),
-      plan: { ...base, freshness: 'fresh', currentArn: CONNECTOR_ARN },
+      plan: { ...base, freshness: 'fresh', servicesFreshness: 'fresh', currentArn: CONNECTOR_ARN },
     },
     {
       reason: 'deleting under WhenUnused reads the role and the connectors of every managed region',
@@ -382,6 +390,7 @@ void describe('readPlan', () => {
       plan: {
         ...base,
         freshness: 'fresh',
+        servicesFreshness: 'fresh',
         currentArn: CONNECTOR_ARN,
         role: true,
         connectorsInManagedRegions: true,

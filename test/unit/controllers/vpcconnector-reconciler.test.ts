@@ -16,6 +16,7 @@ import {
 } from '../../../src/aws/errors.ts';
 import { Requeue, TERMINAL_RETRY_MS } from '../../../src/controllers/vpcconnector/machine.ts';
 import { PERSISTENT_AFTER_ATTEMPTS } from '../../../src/controllers/shared/failures.ts';
+import { AwsView, DEFAULT_VIEW_FRESH_MAX_AGE_MS } from '../../../src/controllers/shared/aws-view.ts';
 import {
   createVpcConnectorReconciler,
   vpcConnectorResource,
@@ -74,6 +75,48 @@ function harness(object: VpcConnector, verbs: GatewayVerbs, others: VpcConnector
 }
 
 void describe('the VpcConnector reconciler', () => {
+  void it('reads the services from the settled view while creating, and afresh only when it may delete a connector', async () => {
+    const clock = { now: NOW.getTime() };
+    const { gateway, calls } = fakeGateway({
+      listServiceSummaries: () => Promise.resolve([]),
+      listConnectors: () => Promise.resolve([awsConnector()]),
+    });
+    const view = new AwsView(gateway, { now: () => clock.now });
+    const listingsBy = async (object: VpcConnector): Promise<number> => {
+      const { client } = fakeClient(object);
+      const reconcile = createVpcConnectorReconciler({
+        connectors: cache([object]),
+        serviceNetworkings: cache([]),
+        gateway,
+        view,
+        client,
+        statusWriter: new StatusWriter({ client, resource: vpcConnectorResource }),
+        events: fakeEvents().recorder,
+        settings: vpcConnectorSettings,
+        now: () => NOW,
+      });
+      calls.splice(0);
+      // Whatever the pass goes on to do (a verb the fake lacks may fail it), its reads come first.
+      await reconcile({ namespace: 'team-a', name: 'web' }, reconcileContext()).catch(() => undefined);
+      return calls.filter((c) => c === 'listServiceSummaries').length;
+    };
+    await view.services('us-east-1', { signal: new AbortController().signal });
+    clock.now += DEFAULT_VIEW_FRESH_MAX_AGE_MS + 1;
+
+    const creating = vpcc({
+      status: {
+        region: 'us-east-1',
+        createIntent: { name: 'team-a-web', requestedAt: '2026-11-27T11:00:00Z' },
+      },
+    });
+    assert.equal(await listingsBy(creating), 0, 'a create decides nothing from the services');
+    const deleting = vpcc({
+      metadata: { deletionTimestamp: '2026-11-27T11:00:00Z' },
+      status: { region: 'us-east-1', vpcConnectorArn: CONNECTOR_ARN },
+    });
+    assert.equal(await listingsBy(deleting), 1, 'a pass that may delete decides on a fresh listing');
+  });
+
   void it('records the create intent in one pass and creates in the next, never both at once', async () => {
     const first = harness(vpcc(), {
       ...awsHolding(),
