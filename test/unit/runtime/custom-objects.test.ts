@@ -4,17 +4,9 @@ import { describe, it } from 'node:test';
 
 import { ApiException, type KubernetesObject } from '@kubernetes/client-node';
 
-import { asWriteError, identityOf } from '../../../src/runtime/custom-objects.ts';
-import type { CustomResourceType } from '../../../src/runtime/custom-objects.ts';
+import { asWriteError, identityOf, type CustomResourceType } from '../../../src/runtime/custom-objects.ts';
 import { ConflictError } from '../../../src/runtime/errors.ts';
-
-const namespaced: CustomResourceType = {
-  group: 'test.apprunnernet.dev',
-  version: 'v1',
-  plural: 'widgets',
-  namespaced: true,
-};
-const clusterScoped: CustomResourceType = { ...namespaced, plural: 'gadgets', namespaced: false };
+import { clusterScoped, namespaced } from './support.ts';
 
 const notRead = /needs an object read from the API server/;
 const noNamespace = /widgets\.test\.apprunnernet\.dev is namespaced but the object has no namespace/;

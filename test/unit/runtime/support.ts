@@ -4,6 +4,16 @@ import type { Registry } from 'prom-client';
 import { createLogger } from '../../../src/runtime/logging.ts';
 import type { Logger } from '../../../src/runtime/logging.ts';
 import type { InformerSource } from '../../../src/runtime/types.ts';
+import type { CustomResourceType } from '../../../src/runtime/custom-objects.ts';
+
+/** A namespaced and a cluster-scoped custom resource of the tests' own group. */
+export const namespaced: CustomResourceType = {
+  group: 'test.apprunnernet.dev',
+  version: 'v1',
+  plural: 'widgets',
+  namespaced: true,
+};
+export const clusterScoped: CustomResourceType = { ...namespaced, plural: 'gadgets', namespaced: false };
 
 export interface FakeObject {
   metadata: { name: string; namespace?: string };

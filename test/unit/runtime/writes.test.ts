@@ -5,11 +5,12 @@ import { describe, it } from 'node:test';
 
 import { ApiException, type setHeaderOptions } from '@kubernetes/client-node';
 
-import type { CustomObjectPatcher, CustomResourceType } from '../../../src/runtime/custom-objects.ts';
+import type { CustomObjectPatcher } from '../../../src/runtime/custom-objects.ts';
 import { ConflictError } from '../../../src/runtime/errors.ts';
 import { addFinalizer, removeFinalizer } from '../../../src/runtime/finalizers.ts';
 import { StatusWriter } from '../../../src/runtime/status.ts';
 import { contentTypeSetBy } from './request-options.ts';
+import { clusterScoped, namespaced } from './support.ts';
 
 type Options = ReturnType<typeof setHeaderOptions>;
 
@@ -37,14 +38,6 @@ function fakePatcher(answer: number | 'echo' = 'echo'): { client: CustomObjectPa
     },
   };
 }
-
-const namespaced: CustomResourceType = {
-  group: 'test.apprunnernet.dev',
-  version: 'v1',
-  plural: 'widgets',
-  namespaced: true,
-};
-const clusterScoped: CustomResourceType = { ...namespaced, plural: 'gadgets', namespaced: false };
 
 interface Obj {
   metadata: { name: string; namespace?: string; resourceVersion?: string; finalizers?: string[] };
