@@ -129,6 +129,13 @@ export const serviceNetworkingStatus = object({
         status: string(),
         startedAt: optional(string({ format: 'date-time' })),
         endedAt: optional(string({ format: 'date-time' })),
+        generation: optional(
+          integer({
+            minimum: 0,
+            description:
+              'The metadata.generation whose spec the operation applied; a Ready condition of a later generation needed no operation.',
+          }),
+        ),
       },
       { description: 'The last App Runner operation the operator started or observed on the service.' },
     ),

@@ -72,6 +72,8 @@ export interface ReadySample {
   /** The Ready condition, when True at the current generation; undefined otherwise. */
   readySince?: number;
   lastOperationStatus?: string;
+  /** The generation whose spec that operation applied (status.lastOperation.generation). */
+  lastOperationGeneration?: number;
   /** spec.egress: DEFAULT, or the VpcConnector object ("ns/name") it names. */
   desired: { type: 'DEFAULT' } | { type: 'VPC'; connectorObject: string };
   /** The simulator's facts about the service, read just after the object (see awsFactsFor). */
@@ -304,17 +306,24 @@ export function awsFactsFor(state: SimState, serviceArn: string, t: number): Aws
 
 /**
  * I5: a ServiceNetworking is never Ready on a failed operation: neither while its own record
- * (status.lastOperation) says the operation failed, nor when it turned Ready after AWS's latest operation on
- * the service failed and AWS kept a configuration other than the one the spec asks for.
+ * (status.lastOperation) says the operation it started for this generation (or a later one) failed, nor when
+ * it turned Ready after AWS's latest operation on the service failed and AWS kept a configuration other than
+ * the one the spec asks for. A later generation whose spec AWS already had (an edit back to what the rollback
+ * kept) is Ready without an operation while the record still shows the rolled-back one; the second check
+ * covers it against AWS.
  */
 export function checkReadyAfterFailure(e: Evidence): Violation[] {
   const out: Violation[] = [];
   for (const sample of e.samples) {
     if (sample.readySince === undefined) continue;
-    if (sample.lastOperationStatus !== undefined && FAILED_OUTCOMES.has(sample.lastOperationStatus)) {
+    if (
+      sample.lastOperationStatus !== undefined &&
+      FAILED_OUTCOMES.has(sample.lastOperationStatus) &&
+      sample.generation <= (sample.lastOperationGeneration ?? sample.generation)
+    ) {
       out.push({
         invariant: 'I5: Ready on a failed operation',
-        detail: `${sample.key} at ${at(sample.at)} is Ready while status.lastOperation is ${sample.lastOperationStatus}`,
+        detail: `${sample.key} at ${at(sample.at)} is Ready at generation ${sample.generation} while status.lastOperation${sample.lastOperationGeneration === undefined ? '' : ` (generation ${sample.lastOperationGeneration})`} is ${sample.lastOperationStatus}`,
       });
       continue;
     }

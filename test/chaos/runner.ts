@@ -482,6 +482,9 @@ export async function runChaos(options: RunOptions): Promise<ChaosReport> {
           ...(s.status?.lastOperation?.status === undefined
             ? {}
             : { lastOperationStatus: s.status.lastOperation.status }),
+          ...(s.status?.lastOperation?.generation === undefined
+            ? {}
+            : { lastOperationGeneration: s.status.lastOperation.generation }),
           desired:
             egress.type === 'VPC'
               ? { type: 'VPC', connectorObject: `${namespace}/${egress.vpcConnectorRef?.name ?? ''}` }

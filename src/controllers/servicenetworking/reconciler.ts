@@ -148,6 +148,7 @@ export function createServiceNetworkingReconciler(options: ServiceNetworkingReco
           type: 'UPDATE_SERVICE',
           status: 'IN_PROGRESS',
           startedAt: pass.now.toISOString(),
+          generation: observation.generation,
         };
         showService(status, service);
         log.info('Started UpdateService', { arn, operationId, egress: network.egressType, detach });
@@ -228,6 +229,7 @@ function recordOperation(status: ServiceNetworkingStatus, op: OperationObservati
   if (op.startedAt !== undefined) entry.startedAt = op.startedAt.toISOString();
   else if (previous?.id === op.id && previous.startedAt !== undefined) entry.startedAt = previous.startedAt;
   if (op.endedAt !== undefined) entry.endedAt = op.endedAt.toISOString();
+  if (previous?.id === op.id && previous.generation !== undefined) entry.generation = previous.generation;
   status.lastOperation = entry;
 }
 

@@ -314,6 +314,34 @@ void describe('chaos invariants', () => {
     });
   }
 
+  void it('should accept Ready at a later generation than the rolled-back operation when AWS has that spec', () => {
+    // The edit went back to what the rollback kept (DEFAULT): no operation was needed, the record still
+    // shows the rolled-back one.
+    const e = cleanEvidence();
+    const sample = {
+      at: T0 + 40_000,
+      key: 'ns/sn1',
+      serviceArn: SERVICE,
+      generation: 3,
+      readySince: T0 + 39_000,
+      lastOperationStatus: 'ROLLBACK_SUCCEEDED',
+      lastOperationGeneration: 2,
+      desired: { type: 'DEFAULT' as const },
+      aws: {
+        egressType: 'DEFAULT' as const,
+        latestOperation: { id: 'op2', outcome: 'ROLLBACK_SUCCEEDED' as const, end: T0 + 30_000 },
+      },
+    };
+    assert.deepEqual(checkAll({ ...e, samples: [sample] }), []);
+    // Ready at the generation the operation was started for is the violation.
+    const found = checkAll({ ...e, samples: [{ ...sample, generation: 2 }] });
+    assert.equal(found.length, 1, JSON.stringify(found, null, 1));
+    assert.match(
+      found[0]?.detail ?? '',
+      /Ready at generation 2 while status.lastOperation \(generation 2\) is ROLLBACK_SUCCEEDED/,
+    );
+  });
+
   void it('should not blame a replica for a call its killed predecessor had in flight', () => {
     const e = cleanEvidence();
     const late = call(9, T0 + 61_500, 'TagResource');

@@ -824,6 +824,20 @@ const cases: Case[] = [
     reason: 'Detached',
   },
   {
+    name: 'reports Ready for a later generation whose spec AWS already has, though the update of the one before rolled back',
+    given: observation({
+      generation: 3,
+      desiredEgress: defaultEgress,
+      service: service({ network: DEFAULT_PUBLIC }),
+      ...failedEarlier('ROLLBACK_SUCCEEDED', 2, ago(MIN)),
+    }),
+    state: 'ready',
+    action: 'reportReady',
+    params: {},
+    kstatus: 'Ready',
+    reason: 'Detached',
+  },
+  {
     name: 'reports Ready once its operation SUCCEEDED and AWS matches the spec',
     given: observation(tracking('SUCCEEDED')),
     state: 'ready',

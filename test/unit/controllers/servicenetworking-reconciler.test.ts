@@ -162,6 +162,7 @@ void describe('the ServiceNetworking reconciler', () => {
       type: 'UPDATE_SERVICE',
       status: 'IN_PROGRESS',
       startedAt: NOW.toISOString(),
+      generation: 2,
     });
     assert.equal(status.serviceStatus, 'OPERATION_IN_PROGRESS', 'the service as UpdateService answered');
     assert.deepEqual(
@@ -178,7 +179,7 @@ void describe('the ServiceNetworking reconciler', () => {
         serviceName: 'payments',
         serviceStatus: 'OPERATION_IN_PROGRESS',
         network: ATTACHED,
-        lastOperation: { ...lastOperation('IN_PROGRESS'), startedAt },
+        lastOperation: { ...lastOperation('IN_PROGRESS'), startedAt, generation: 2 },
       },
     });
     const { view, calls } = aws({
@@ -196,6 +197,7 @@ void describe('the ServiceNetworking reconciler', () => {
       status: 'SUCCEEDED',
       startedAt,
       endedAt: ago(MIN).toISOString(),
+      generation: 2,
     });
     const ready = conditionOf(status, ConditionType.Ready);
     assert.equal(ready?.status, 'True');
