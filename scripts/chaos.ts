@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { format, resolveConfig } from 'prettier';
 import { profiles } from '../test/chaos/profiles.ts';
 import { renderReport } from '../test/chaos/report.ts';
 import { runChaos } from '../test/chaos/runner.ts';
@@ -40,9 +41,13 @@ const report = await runChaos({
     console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
   },
 });
-const text = renderReport(report, `${MACHINE} (operator code ${code})`);
-console.log(`\n${text}`);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Formatted as the repository formats Markdown, so that `npm run format:check` accepts the written file.
+const text = await format(renderReport(report, `${MACHINE} (operator code ${code})`), {
+  ...(await resolveConfig(join(root, 'docs', 'chaos.md'))),
+  parser: 'markdown',
+});
+console.log(`\n${text}`);
 const target = values.report ?? (profile.name === 'long' ? join(root, 'docs', 'chaos.md') : undefined);
 if (target !== undefined) {
   writeFileSync(target, text);
