@@ -197,11 +197,6 @@ export class Informer<T extends KubernetesObject> implements InformerSource<T> {
     this.#handlers.push(handler);
   }
 
-  /** Clock time of the last sign of life from the API server, for health checks. */
-  lastEventAt(): number | undefined {
-    return this.#lastEventAt;
-  }
-
   status(): InformerStatus {
     return {
       synced: this.#synced,

@@ -212,10 +212,6 @@ export class WorkQueue {
     this.#getters.splice(0).forEach((resolve) => {
       resolve(undefined);
     });
-    if (this.#processing.size === 0)
-      this.#drainers.splice(0).forEach((resolve) => {
-        resolve();
-      });
   }
 
   /** {@link shutDown}, then resolves once every key being processed has been marked `done`. */

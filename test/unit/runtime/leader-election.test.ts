@@ -273,7 +273,7 @@ void describe('LeaseLeaderElector', () => {
     assert.equal(specOf(api).holderIdentity, 'intruder', 'stop does not release a lease a does not hold');
   });
 
-  void it('lets exactly one of two replicas win an expired lease: the other gets 409 and follows', async () => {
+  void it('lets exactly one of two replicas campaigning for an expired lease win it; the other follows', async () => {
     const clock = new FakeClock();
     const api = new FakeLeaseApi();
     const old = elector(api, clock, 'old');
