@@ -463,6 +463,15 @@ export class AwsView {
     return described;
   }
 
+  /** Remembers an attach to `arn` for ATTACH_GRACE_MS, forgetting the attaches older than that. */
+  #noteAttach(arn: string): void {
+    const now = this.#now();
+    for (const [connector, at] of this.#attachedAt) {
+      if (now - at >= ATTACH_GRACE_MS) this.#attachedAt.delete(connector);
+    }
+    this.#attachedAt.set(arn, now);
+  }
+
   /** UpdateService with a complete network configuration; the view then shows the service as AWS answered. */
   async updateServiceNetwork(
     arn: string,
@@ -470,7 +479,7 @@ export class AwsView {
     network: DesiredNetwork,
     call: Call,
   ): Promise<{ service: ServiceObservation; operationId: string }> {
-    if (network.vpcConnectorArn !== undefined) this.#attachedAt.set(network.vpcConnectorArn, this.#now());
+    if (network.vpcConnectorArn !== undefined) this.#noteAttach(network.vpcConnectorArn);
     try {
       const result = await this.#gateway.appRunner.updateServiceNetwork(arn, network, call);
       const service = this.#inMotion(result.service, true);

@@ -936,4 +936,27 @@ void describe('AwsView', () => {
     await v.view.deleteConnector(CONNECTOR_ARN, call);
     assert.ok(v.calls.includes('deleteConnector'), 'a listing since then shows whether it is still used');
   });
+
+  void it('keeps refusing within the grace period while it forgets older attaches', async () => {
+    const v = view({
+      ...awsHolding({ services: [awsService()] }),
+      updateServiceNetwork: () => Promise.resolve({ service: awsService(), operationId: 'op-1' }),
+      deleteConnector: () => Promise.resolve(awsConnector({ status: 'INACTIVE' })),
+    });
+    const attach = (connector: string) =>
+      v.view.updateServiceNetwork(
+        SERVICE_ARN,
+        REGION,
+        { egressType: 'VPC', vpcConnectorArn: connector, isPubliclyAccessible: true, ipAddressType: 'IPV4' },
+        call,
+      );
+    await attach(CONNECTOR_ARN);
+    v.clock.now += ATTACH_GRACE_MS - 1;
+    await attach(OTHER_CONNECTOR_ARN);
+    await assert.rejects(v.view.deleteConnector(CONNECTOR_ARN, call), ConnectorInUseError);
+    v.clock.now += 1;
+    await attach(OTHER_CONNECTOR_ARN);
+    await v.view.deleteConnector(CONNECTOR_ARN, call);
+    assert.ok(v.calls.includes('deleteConnector'));
+  });
 });
