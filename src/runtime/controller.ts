@@ -9,7 +9,7 @@ import type { Logger } from './logging.ts';
 import type { ControllerMetrics, RuntimeMetrics } from './metrics.ts';
 import { keyToString, parseKey, systemClock } from './types.ts';
 import type { Clock, InformerSource, ObjectKey, ReconcileFn, TimerHandle } from './types.ts';
-import { WorkQueue } from './workqueue.ts';
+import { WorkQueue, type Priority } from './workqueue.ts';
 
 /**
  * A secondary source whose changes enqueue the keys of primary objects (e.g. a ServiceNetworking change
@@ -172,7 +172,7 @@ export class Controller<T = unknown> {
       if (this.#resyncPeriodMs <= 0) return;
       resyncTimer = this.#clock.setTimeout(() => {
         this.#log.debug('Resynced all objects', { objects: this.#source.list().length });
-        this.#enqueueAll();
+        this.#enqueueAll('background');
         scheduleResync();
       }, this.#resyncPeriodMs);
     };
@@ -220,14 +220,15 @@ export class Controller<T = unknown> {
     for (const abort of this.#inFlight.values()) abort.abort(reason);
   }
 
-  #enqueue(key: ObjectKey | undefined): void {
+  #enqueue(key: ObjectKey | undefined, priority: Priority = 'normal'): void {
     // Only a running controller queues keys: a standby replica keeps none, and `run` enqueues every key.
     if (key === undefined || this.#state !== 'running') return;
-    this.queue.add(keyToString(key));
+    this.queue.add(keyToString(key), priority);
   }
 
-  #enqueueAll(): void {
-    for (const obj of this.#source.list()) this.#enqueue(this.#keyOf(obj));
+  /** Every key the cache holds; a resync's at background priority, behind changes and requeues. */
+  #enqueueAll(priority: Priority = 'normal'): void {
+    for (const obj of this.#source.list()) this.#enqueue(this.#keyOf(obj), priority);
   }
 
   async #work(): Promise<void> {

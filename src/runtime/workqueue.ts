@@ -1,10 +1,15 @@
 // A work queue with client-go's semantics (util/workqueue): fair (FIFO), stingy (a key added many times
 // before a worker takes it is processed once), never one key in two workers at once, and a key re-added
 // while it is being processed comes back after `done`. On top: delayed adds, per-key exponential backoff
-// and an overall token bucket (client-go's DefaultControllerRateLimiter), and the workqueue metrics.
+// and an overall token bucket (client-go's DefaultControllerRateLimiter), the workqueue metrics, and a
+// background priority (as controller-runtime's priority queue gives resyncs): background keys are handed
+// out only when no other key is ready, so a periodic re-check of thousands of keys does not delay a change.
 import type { QueueMetrics, QueueMetricsProvider } from './metrics.ts';
 import { systemClock } from './types.ts';
 import type { Clock, TimerHandle } from './types.ts';
+
+/** `background`: only when no `normal` key is ready (periodic re-checks). */
+export type Priority = 'normal' | 'background';
 
 export interface WorkQueueOptions {
   /** The queue's name in metrics (controller-runtime uses the controller's name). */
@@ -63,6 +68,10 @@ export class WorkQueue {
 
   /** Keys ready for a worker, in order. Every key here is also in #dirty. */
   readonly #queue: string[] = [];
+  /** Background keys ready for a worker, in order, handed out when #queue is empty. */
+  readonly #background: string[] = [];
+  /** Dirty keys whose every add so far was at background priority (queued in #background, or processing). */
+  readonly #backgroundKeys = new Set<string>();
   /** Keys that need processing: queued, or re-added while being processed. */
   readonly #dirty = new Set<string>();
   /** Keys a worker holds, with the time it took them. */
@@ -90,7 +99,7 @@ export class WorkQueue {
     this.#bucket = new TokenBucket(qps, burst, this.#clock.now());
     this.#metrics =
       options.metrics?.forQueue(this.name, {
-        depth: () => this.#queue.length,
+        depth: () => this.len(),
         unfinishedWorkSeconds: () => {
           const now = this.#clock.now();
           let total = 0;
@@ -106,12 +115,23 @@ export class WorkQueue {
       }) ?? noMetrics;
   }
 
-  /** Marks `key` as needing processing. A no-op if it already waits, or after shutdown. */
-  add(key: string): void {
-    if (this.#shuttingDown || this.#dirty.has(key)) return;
+  /**
+   * Marks `key` as needing processing. A no-op if it already waits (except that a `normal` add moves a
+   * background key ahead of the other background keys), or after shutdown.
+   */
+  add(key: string, priority: Priority = 'normal'): void {
+    if (this.#shuttingDown) return;
+    if (this.#dirty.has(key)) {
+      if (priority === 'normal' && this.#backgroundKeys.delete(key) && !this.#processing.has(key)) {
+        this.#background.splice(this.#background.indexOf(key), 1);
+        this.#enqueue(key);
+      }
+      return;
+    }
     this.#dirty.add(key);
     this.#addedAt.set(key, this.#clock.now());
     this.#metrics.added();
+    if (priority === 'background') this.#backgroundKeys.add(key);
     // A key being processed is handed out again by `done`, never to a second worker now.
     if (this.#processing.has(key)) return;
     this.#enqueue(key);
@@ -123,7 +143,7 @@ export class WorkQueue {
    */
   get(): Promise<string | undefined> {
     if (this.#shuttingDown) return Promise.resolve(undefined);
-    if (this.#queue.length > 0) return Promise.resolve(this.#take());
+    if (this.len() > 0) return Promise.resolve(this.#take());
     return new Promise((resolve) => {
       this.#getters.push(resolve);
     });
@@ -186,9 +206,9 @@ export class WorkQueue {
     return this.#failures.get(key) ?? 0;
   }
 
-  /** Keys ready for a worker (not counting those being processed or waiting for a delay). */
+  /** Keys ready for a worker, background ones included (not those being processed or waiting for a delay). */
   len(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#background.length;
   }
 
   /** Keys currently held by workers. */
@@ -224,14 +244,15 @@ export class WorkQueue {
   }
 
   #enqueue(key: string): void {
-    this.#queue.push(key);
+    (this.#backgroundKeys.has(key) ? this.#background : this.#queue).push(key);
     const getter = this.#getters.shift();
     if (getter !== undefined) getter(this.#take());
   }
 
   #take(): string {
-    const key = this.#queue.shift();
+    const key = this.#queue.shift() ?? this.#background.shift();
     if (key === undefined) throw new Error('Work queue invariant broken: take from an empty queue');
+    this.#backgroundKeys.delete(key);
     const now = this.#clock.now();
     this.#processing.set(key, now);
     this.#dirty.delete(key);

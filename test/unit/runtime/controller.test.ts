@@ -358,6 +358,29 @@ void describe('Controller', { timeout: 10_000 }, () => {
     await finish(h);
   });
 
+  void it('should put a resync behind changes: an edit during a resync is reconciled before the re-checks', async () => {
+    const g = gated();
+    const h = start([obj('ns', 'a'), obj('ns', 'b'), obj('ns', 'c')], g.reconcile, {
+      resyncPeriodMs: 60_000,
+      concurrency: 1,
+    });
+    for (const key of ['ns/a', 'ns/b', 'ns/c']) {
+      await flush();
+      g.release(key);
+    }
+    await flush();
+    await h.clock.advance(60_000);
+    // The resync queued every key; the worker holds the first. The edit of c arrives meanwhile.
+    assert.deepEqual(h.calls.slice(3), ['ns/a']);
+    h.source.emit(obj('ns', 'c'), 'update');
+    for (const key of ['ns/a', 'ns/c', 'ns/b']) {
+      g.release(key);
+      await flush();
+    }
+    assert.deepEqual(h.calls.slice(3), ['ns/a', 'ns/c', 'ns/b']);
+    await finish(h);
+  });
+
   void it('should enqueue the primary keys a secondary watch maps a change to', async () => {
     const clock = new FakeClock();
     const primary = fakeSource<FakeObject>([]);

@@ -33,6 +33,57 @@ void describe('WorkQueue', { timeout: 10_000 }, () => {
     queue.shutDown();
   });
 
+  void it('should hand out background keys only when no other key is ready, each in its own order', async () => {
+    const queue = newQueue(new FakeClock());
+    queue.add('ns/r1', 'background');
+    queue.add('ns/r2', 'background');
+    queue.add('ns/e1');
+    queue.add('ns/e2', 'normal');
+    assert.equal(queue.len(), 4, 'background keys count as ready');
+    const order = [];
+    for (let i = 0; i < 4; i++) order.push(await queue.get());
+    assert.deepEqual(order, ['ns/e1', 'ns/e2', 'ns/r1', 'ns/r2']);
+    for (const key of order) if (key !== undefined) queue.done(key);
+    // Once handed out, a key keeps nothing of its old priority.
+    queue.add('ns/e1', 'background');
+    queue.add('ns/r1');
+    assert.equal(await queue.get(), 'ns/r1');
+    assert.equal(await queue.get(), 'ns/e1');
+    queue.shutDown();
+  });
+
+  void it('should move a queued background key ahead when it is added normally, and hand it out once', async () => {
+    const queue = newQueue(new FakeClock());
+    for (const key of ['ns/r1', 'ns/r2', 'ns/r3']) queue.add(key, 'background');
+    queue.add('ns/e1');
+    queue.add('ns/r2');
+    queue.add('ns/r2', 'background');
+    queue.add('ns/e1', 'background');
+    assert.equal(queue.len(), 4);
+    const order = [];
+    for (let i = 0; i < 4; i++) order.push(await queue.get());
+    assert.deepEqual(order, ['ns/e1', 'ns/r2', 'ns/r1', 'ns/r3']);
+    assert.deepEqual(await poll(queue), { pending: true });
+    queue.shutDown();
+  });
+
+  void it('should bring a key re-added during processing back at the priority it was re-added with', async () => {
+    const queue = newQueue(new FakeClock());
+    for (const key of ['ns/a', 'ns/b']) queue.add(key);
+    assert.equal(await queue.get(), 'ns/a');
+    assert.equal(await queue.get(), 'ns/b');
+    queue.add('ns/a', 'background');
+    queue.add('ns/b', 'background');
+    queue.add('ns/b');
+    queue.add('ns/c', 'background');
+    queue.done('ns/a');
+    queue.done('ns/b');
+    const order = [];
+    for (let i = 0; i < 3; i++) order.push(await queue.get());
+    assert.deepEqual(order, ['ns/b', 'ns/c', 'ns/a']);
+    queue.shutDown();
+  });
+
   void it('should not hand a key to a second worker while the first is processing it', async () => {
     const queue = newQueue(new FakeClock());
     queue.add('ns/a');
