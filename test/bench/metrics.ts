@@ -4,8 +4,15 @@
 /** A scrape: series (`name{a="x",b="y"}` with labels sorted as exposed) to value. */
 export type Scrape = Map<string, number>;
 
+/** A busy operator at N = 5,000 on 2 cores can take seconds to answer; a minute means it is wedged. */
+const SCRAPE_TIMEOUT_MS = 60_000;
+
 export async function scrape(url: string): Promise<Scrape> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(url, { signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) }).catch(
+    (err: unknown) => {
+      throw new Error(`GET ${url}: no answer within ${SCRAPE_TIMEOUT_MS / 1000} s`, { cause: err });
+    },
+  );
   if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
   return parseExposition(await response.text());
 }

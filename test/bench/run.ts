@@ -244,6 +244,8 @@ async function startSimulatorProcess(config: SimulatorConfig): Promise<SimProces
       ...(body === undefined
         ? {}
         : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    }).catch((err: unknown) => {
+      throw new Error(`simulator ${method} ${path}: no answer within 60 s`, { cause: err });
     });
     const text = await response.text();
     if (!response.ok) throw new Error(`simulator ${method} ${path}: HTTP ${response.status} ${text}`);
