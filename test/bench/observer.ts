@@ -72,6 +72,9 @@ const THROTTLE_TEXT = /throttl|rate exceeded/i;
 export class Observer {
   readonly objects = new Map<string, ObjectState>();
   #writes: WriteCounts = {};
+  /** The resourceVersion of every Event seen, so that a watch reopened from the present (which first lists
+   * every existing Event as ADDED) counts only Events written since. */
+  readonly #eventVersions = new Map<string, string | undefined>();
   #samples: WriteSample[] = [];
   /** Status writes whose conditions quoted a throttling error. */
   throttlesInStatus = 0;
@@ -81,11 +84,12 @@ export class Observer {
   expiredWatches = 0;
   readonly #listeners = new Set<Listener>();
   readonly #aborts: AbortController[] = [];
-  readonly #watch: Watch;
+  readonly #watch: Pick<Watch, 'watch'>;
   #closed = false;
 
-  constructor(kubeConfig: KubeConfig) {
-    this.#watch = new Watch(kubeConfig);
+  /** `watch`: client-node's Watch on `kubeConfig` unless given (a test's fake). */
+  constructor(kubeConfig: KubeConfig, watch: Pick<Watch, 'watch'> = new Watch(kubeConfig)) {
+    this.#watch = watch;
   }
 
   static id(kind: BenchKind, key: string): string {
@@ -149,7 +153,13 @@ export class Observer {
         last = obj.metadata?.resourceVersion ?? last;
         if (phase === 'BOOKMARK') return;
         if (kind === 'Event') {
-          if (phase === 'ADDED' || phase === 'MODIFIED') this.#add('Event');
+          const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+          const version = obj.metadata?.resourceVersion;
+          if (phase === 'DELETED') this.#eventVersions.delete(key);
+          else if (this.#eventVersions.get(key) !== version || !this.#eventVersions.has(key)) {
+            this.#eventVersions.set(key, version);
+            this.#add('Event');
+          }
           return;
         }
         this.#apply(kind, phase, obj);
