@@ -74,7 +74,7 @@ export class Observer {
   #writes: WriteCounts = {};
   /** The resourceVersion of every Event seen, so that a watch reopened from the present (which first lists
    * every existing Event as ADDED) counts only Events written since. */
-  readonly #eventVersions = new Map<string, string | undefined>();
+  readonly #eventVersions = new Map<string, string>();
   #samples: WriteSample[] = [];
   /** Status writes whose conditions quoted a throttling error. */
   throttlesInStatus = 0;
@@ -154,9 +154,9 @@ export class Observer {
         if (phase === 'BOOKMARK') return;
         if (kind === 'Event') {
           const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-          const version = obj.metadata?.resourceVersion;
+          const version = obj.metadata?.resourceVersion ?? '';
           if (phase === 'DELETED') this.#eventVersions.delete(key);
-          else if (this.#eventVersions.get(key) !== version || !this.#eventVersions.has(key)) {
+          else if (this.#eventVersions.get(key) !== version) {
             this.#eventVersions.set(key, version);
             this.#add('Event');
           }

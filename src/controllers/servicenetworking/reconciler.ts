@@ -225,11 +225,12 @@ function recordOperation(status: ServiceNetworkingStatus, op: OperationObservati
     type: op.type,
     status: op.status,
   };
-  const previous = status.lastOperation;
+  // What only this object's record knows of the same operation: when it started it, and for which generation.
+  const same = status.lastOperation?.id === op.id ? status.lastOperation : undefined;
   if (op.startedAt !== undefined) entry.startedAt = op.startedAt.toISOString();
-  else if (previous?.id === op.id && previous.startedAt !== undefined) entry.startedAt = previous.startedAt;
+  else if (same?.startedAt !== undefined) entry.startedAt = same.startedAt;
   if (op.endedAt !== undefined) entry.endedAt = op.endedAt.toISOString();
-  if (previous?.id === op.id && previous.generation !== undefined) entry.generation = previous.generation;
+  if (same?.generation !== undefined) entry.generation = same.generation;
   status.lastOperation = entry;
 }
 
